@@ -1,0 +1,83 @@
+/**
+ * Every failure Porchlight reports is a `PorchlightError` with a stable `code`. Callers branch on
+ * `code`; the message is for people and may change between versions.
+ */
+export const ErrorCodes = Object.freeze({
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  INVALID_VECTOR: 'INVALID_VECTOR',
+  DIMENSION_MISMATCH: 'DIMENSION_MISMATCH',
+  ZERO_VECTOR: 'ZERO_VECTOR',
+  NOT_FOUND: 'NOT_FOUND',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  INVALID_FILE: 'INVALID_FILE',
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
+  MIGRATION_CHECKSUM_MISMATCH: 'MIGRATION_CHECKSUM_MISMATCH',
+  SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
+  DATABASE_ERROR: 'DATABASE_ERROR',
+  CLOSED: 'CLOSED',
+  KERNEL_UNAVAILABLE: 'KERNEL_UNAVAILABLE',
+} as const);
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface PorchlightErrorOptions {
+  cause?: unknown;
+  /** Context for logs and callers: the failing value, file, id or option. */
+  details?: Record<string, unknown>;
+}
+
+export class PorchlightError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: PorchlightErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PorchlightError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Bad input from the caller: a wrong type, a value out of range, a malformed vector or file. */
+export class ValidationError extends PorchlightError {
+  constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
+    super(code, message, options);
+    this.name = 'ValidationError';
+  }
+}
+
+/** A person, encoding, event or other record that the caller named does not exist. */
+export class NotFoundError extends PorchlightError {
+  constructor(message: string, options?: PorchlightErrorOptions) {
+    super(ErrorCodes.NOT_FOUND, message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A record with the same key already exists. */
+export class ConflictError extends PorchlightError {
+  constructor(message: string, options?: PorchlightErrorOptions) {
+    super(ErrorCodes.ALREADY_EXISTS, message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** A migration could not be applied or reverted, or the recorded history does not match the files. */
+export class MigrationError extends PorchlightError {
+  constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
+    super(code, message, options);
+    this.name = 'MigrationError';
+  }
+}
+
+/** SQLite or the file system failed underneath an operation; `cause` holds the original error. */
+export class StorageError extends PorchlightError {
+  constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
+    super(code, message, options);
+    this.name = 'StorageError';
+  }
+}
+
+export function invalidArgument(message: string, details?: Record<string, unknown>): ValidationError {
+  return new ValidationError(ErrorCodes.INVALID_ARGUMENT, message, { details });
+}

@@ -1,0 +1,567 @@
+import { LRUCache } from 'lru-cache';
+
+import type { SqliteDatabase } from '../db/open-database.js';
+import { ConflictError, ErrorCodes, NotFoundError, ValidationError, invalidArgument } from '../errors.js';
+import { noopLogger, type Logger } from '../logger.js';
+import { FaceIndex, METRICS, prepareVector, type Metric, type VectorInput } from './face-index.js';
+
+export type PersonList = 'known' | 'blacklist';
+
+export const PERSON_LISTS: readonly PersonList[] = Object.freeze(['known', 'blacklist']);
+
+export interface Person {
+  id: string;
+  name: string;
+  list: PersonList;
+  reason: string | null;
+  metadata: Record<string, unknown>;
+  /** ISO 8601, UTC. */
+  createdAt: string;
+  /** ISO 8601, UTC. */
+  updatedAt: string;
+}
+
+export interface PersonSummary extends Person {
+  encodingCount: number;
+}
+
+export interface NewPerson {
+  id: string;
+  name: string;
+  list: PersonList;
+  reason?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface PersonPatch {
+  name?: string;
+  list?: PersonList;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface FaceMatch {
+  personId: string;
+  name: string;
+  list: PersonList;
+  encodingId: number;
+  /** True L2 distance under `l2`; `1 - cosine similarity` under `cosine`. */
+  distance: number;
+  /**
+   * `max(0, 1 - distance / (2 * reference))`, where `reference` is the metric's default threshold
+   * (0.6 for `l2`, 0.4 for `cosine`): 1 for an identical encoding, 0.5 at the default threshold.
+   * It does not depend on the threshold of the search.
+   */
+  confidence: number;
+}
+
+export interface SearchFacesOptions {
+  /** Persons to return at most. Default 5. */
+  k?: number;
+  /** Largest distance that counts as a match (inclusive). Default 0.6 for `l2`, 0.4 for `cosine`. */
+  threshold?: number;
+  /** Only persons on this list. Default both lists. */
+  list?: PersonList;
+  /** Model whose encodings are searched. Default `default`. */
+  model?: string;
+}
+
+export interface AddEncodingOptions {
+  /** Name of the model that produced the encoding. Default `default`. */
+  model?: string;
+}
+
+export interface Enrollment {
+  person: NewPerson;
+  encodings: readonly VectorInput[];
+}
+
+export interface EnrollManyOptions extends AddEncodingOptions {
+  /** `error` (default) rejects the batch when a person exists; `append` adds the encodings to that person. */
+  onExisting?: 'error' | 'append';
+}
+
+export interface EnrollManyResult {
+  personsAdded: number;
+  encodingIds: number[];
+}
+
+export interface FaceModelInfo {
+  name: string;
+  dimension: number;
+  metric: Metric;
+  encodingCount: number;
+}
+
+export interface FaceDatabaseOptions {
+  /** Metric of every model not named in `models`. Default `l2`. */
+  metric?: Metric;
+  /** Metric per model name, for deployments that run a dlib and an ArcFace model side by side. */
+  models?: Record<string, Metric>;
+  /** Persons kept in the name cache used to build matches. Default 10,000. */
+  personCacheSize?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_MODEL = 'default';
+
+export const DEFAULT_THRESHOLDS: Readonly<Record<Metric, number>> = Object.freeze({ l2: 0.6, cosine: 0.4 });
+
+const DEFAULT_K = 5;
+const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MAX_ID_LENGTH = 256;
+const LIST_TAGS: Readonly<Record<PersonList, number>> = Object.freeze({ known: 1, blacklist: 2 });
+
+interface PersonRow {
+  id: string;
+  name: string;
+  list: PersonList;
+  reason: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface PreparedEncoding {
+  model: string;
+  dimension: number;
+  raw: Float32Array;
+  prepared: Float32Array;
+}
+
+/**
+ * Persons and their face encodings: rows in SQLite, vectors also in one FaceIndex per model.
+ * Writes commit to SQLite first; the index changes only after the commit, with its memory reserved
+ * and every vector checked beforehand, so a failed write leaves both as they were.
+ */
+export class FaceDatabase {
+  readonly #db: SqliteDatabase;
+  readonly #logger: Logger;
+  readonly #defaultMetric: Metric;
+  readonly #modelMetrics: Record<string, Metric>;
+  readonly #indexes = new Map<string, FaceIndex>();
+  readonly #personCache: LRUCache<string, Person>;
+
+  // Index groups are small integers; these map them to person ids and back.
+  readonly #slotByPerson = new Map<string, number>();
+  readonly #personBySlot: (string | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+
+  constructor(db: SqliteDatabase, options: FaceDatabaseOptions = {}) {
+    const metric = options.metric ?? 'l2';
+    const models = options.models ?? {};
+    const personCacheSize = options.personCacheSize ?? 10_000;
+    if (!METRICS.includes(metric)) throw invalidArgument(`options.faces.metric must be "l2" or "cosine", got ${JSON.stringify(metric)}.`, { metric });
+    for (const [name, modelMetric] of Object.entries(models)) {
+      if (!METRICS.includes(modelMetric)) throw invalidArgument(`options.faces.models.${name} must be "l2" or "cosine", got ${JSON.stringify(modelMetric)}.`, { model: name });
+    }
+    if (!Number.isInteger(personCacheSize) || personCacheSize < 1) {
+      throw invalidArgument(`options.faces.personCacheSize must be a positive integer, got ${personCacheSize}.`, { personCacheSize });
+    }
+
+    this.#db = db;
+    this.#logger = options.logger ?? noopLogger;
+    this.#defaultMetric = metric;
+    this.#modelMetrics = { ...models };
+    this.#personCache = new LRUCache({ max: personCacheSize });
+    this.#rehydrate();
+  }
+
+  /** The metric that encodings of `model` are compared with. */
+  metricOf(model: string): Metric {
+    return this.#modelMetrics[model] ?? this.#defaultMetric;
+  }
+
+  addPerson(person: NewPerson): Person {
+    checkNewPerson(person);
+    const now = Date.now();
+    this.#db.transaction(() => this.#insertPerson(person, now))();
+    return this.getPerson(person.id)!;
+  }
+
+  getPerson(id: string): Person | undefined {
+    checkId(id, 'id');
+    const row = this.#db.prepare('SELECT * FROM persons WHERE id = ?').get(id) as PersonRow | undefined;
+    return row === undefined ? undefined : toPerson(row);
+  }
+
+  listPersons(options: { list?: PersonList } = {}): PersonSummary[] {
+    if (options.list !== undefined) checkList(options.list, 'options.list');
+    const rows = this.#db.prepare(`
+      SELECT p.*, (SELECT count(*) FROM encodings e WHERE e.person_id = p.id) AS encoding_count
+      FROM persons p
+      WHERE ?1 IS NULL OR p.list = ?1
+      ORDER BY p.name, p.id`).all(options.list ?? null) as (PersonRow & { encoding_count: number })[];
+    return rows.map((row) => ({ ...toPerson(row), encodingCount: row.encoding_count }));
+  }
+
+  /** Changes a person's name, list, reason or metadata. Throws NOT_FOUND for an unknown id. */
+  updatePerson(id: string, patch: PersonPatch): Person {
+    checkId(id, 'id');
+    checkPatch(patch);
+    const current = this.getPerson(id);
+    if (current === undefined) throw new NotFoundError(`Person ${JSON.stringify(id)} does not exist.`, { details: { personId: id } });
+
+    const next = {
+      name: patch.name ?? current.name,
+      list: patch.list ?? current.list,
+      reason: patch.reason === undefined ? current.reason : patch.reason,
+      metadata: patch.metadata ?? current.metadata,
+    };
+    this.#db.transaction(() => {
+      this.#db.prepare('UPDATE persons SET name = ?, list = ?, reason = ?, metadata = ?, updated_at = ? WHERE id = ?')
+        .run(next.name, next.list, next.reason, JSON.stringify(next.metadata), Date.now(), id);
+    })();
+
+    this.#personCache.delete(id);
+    const slot = this.#slotByPerson.get(id);
+    if (slot !== undefined && next.list !== current.list) {
+      for (const index of this.#indexes.values()) index.retag(slot, LIST_TAGS[next.list]);
+    }
+    return this.getPerson(id)!;
+  }
+
+  /** Deletes a person and every encoding of theirs, from disk and from the index. */
+  removePerson(id: string): void {
+    checkId(id, 'id');
+    const encodings = this.#db.transaction(() => {
+      const rows = this.#db.prepare('SELECT id, model FROM encodings WHERE person_id = ?').all(id) as { id: number; model: string }[];
+      const result = this.#db.prepare('DELETE FROM persons WHERE id = ?').run(id);
+      if (result.changes === 0) throw new NotFoundError(`Person ${JSON.stringify(id)} does not exist.`, { details: { personId: id } });
+      return rows;
+    })();
+
+    for (const encoding of encodings) this.#indexes.get(encoding.model)?.remove(encoding.id);
+    this.#releaseSlot(id);
+    this.#personCache.delete(id);
+  }
+
+  /** Stores one encoding of an existing person and returns its id. */
+  addEncoding(personId: string, vector: VectorInput, options: AddEncodingOptions = {}): number {
+    checkId(personId, 'personId');
+    const model = checkModel(options.model ?? DEFAULT_MODEL);
+    const encoding = this.#prepareEncoding(model, vector, undefined);
+    const index = this.#indexFor(model, encoding.dimension);
+
+    const { id, list } = this.#db.transaction(() => {
+      const person = this.#db.prepare('SELECT list FROM persons WHERE id = ?').get(personId) as { list: PersonList } | undefined;
+      if (person === undefined) throw new NotFoundError(`Person ${JSON.stringify(personId)} does not exist; add it with addPerson first.`, { details: { personId } });
+      this.#ensureModelRow(model, encoding.dimension, Date.now());
+      const inserted = this.#insertEncoding(personId, encoding, Date.now());
+      index.reserve(1);
+      return { id: inserted, list: person.list };
+    })();
+
+    this.#indexes.set(model, index);
+    index.addPrepared(id, encoding.prepared, this.#slotFor(personId), LIST_TAGS[list]);
+    this.#personCache.delete(personId);
+    return id;
+  }
+
+  /** Deletes one encoding. Throws NOT_FOUND for an unknown id. */
+  removeEncoding(encodingId: number): void {
+    if (!Number.isSafeInteger(encodingId)) throw invalidArgument(`encodingId must be an integer, got ${String(encodingId)}.`, { encodingId });
+    const row = this.#db.transaction(() => {
+      const found = this.#db.prepare('SELECT model FROM encodings WHERE id = ?').get(encodingId) as { model: string } | undefined;
+      if (found === undefined) throw new NotFoundError(`Encoding ${encodingId} does not exist.`, { details: { encodingId } });
+      this.#db.prepare('DELETE FROM encodings WHERE id = ?').run(encodingId);
+      return found;
+    })();
+    this.#indexes.get(row.model)?.remove(encodingId);
+  }
+
+  /**
+   * Adds many persons with their encodings in one transaction: all of them or, on any bad person or
+   * vector, none. Every vector is checked before anything is written.
+   */
+  enrollMany(enrollments: readonly Enrollment[], options: EnrollManyOptions = {}): EnrollManyResult {
+    const model = checkModel(options.model ?? DEFAULT_MODEL);
+    const onExisting = options.onExisting ?? 'error';
+    if (onExisting !== 'error' && onExisting !== 'append') throw invalidArgument(`options.onExisting must be "error" or "append", got ${JSON.stringify(onExisting)}.`, { onExisting });
+    if (!Array.isArray(enrollments)) throw invalidArgument('enrollMany expects an array of { person, encodings }.', {});
+
+    let dimension: number | undefined;
+    const prepared = enrollments.map((enrollment, position) => {
+      try {
+        checkNewPerson(enrollment?.person);
+        if (!Array.isArray(enrollment.encodings)) throw invalidArgument('encodings must be an array of vectors.', {});
+        return enrollment.encodings.map((vector: VectorInput) => {
+          const encoding = this.#prepareEncoding(model, vector, dimension);
+          dimension = encoding.dimension;
+          return encoding;
+        });
+      } catch (error) {
+        if (error instanceof ValidationError) {
+          error.message = `Enrollment ${position} (${JSON.stringify(enrollment?.person?.id)}): ${error.message}`;
+          error.details.position = position;
+        }
+        throw error;
+      }
+    });
+    const total = prepared.reduce((sum, list) => sum + list.length, 0);
+    const index = dimension === undefined ? undefined : this.#indexFor(model, dimension);
+
+    const now = Date.now();
+    const result = this.#db.transaction(() => {
+      let personsAdded = 0;
+      const added: { id: number; personId: string; list: PersonList; prepared: Float32Array }[] = [];
+      if (dimension !== undefined) this.#ensureModelRow(model, dimension, now);
+
+      enrollments.forEach((enrollment, position) => {
+        const existing = this.#db.prepare('SELECT list FROM persons WHERE id = ?').get(enrollment.person.id) as { list: PersonList } | undefined;
+        if (existing !== undefined && onExisting === 'error') {
+          throw new ConflictError(`Enrollment ${position}: person ${JSON.stringify(enrollment.person.id)} already exists; pass onExisting: "append" to add encodings to it.`, { details: { personId: enrollment.person.id, position } });
+        }
+        if (existing === undefined) {
+          this.#insertPerson(enrollment.person, now);
+          personsAdded += 1;
+        }
+        const list = existing?.list ?? enrollment.person.list;
+        for (const encoding of prepared[position]!) {
+          const id = this.#insertEncoding(enrollment.person.id, encoding, now);
+          added.push({ id, personId: enrollment.person.id, list, prepared: encoding.prepared });
+        }
+      });
+      index?.reserve(total);
+      return { personsAdded, added };
+    })();
+
+    if (index !== undefined) {
+      this.#indexes.set(model, index);
+      for (const row of result.added) index.addPrepared(row.id, row.prepared, this.#slotFor(row.personId), LIST_TAGS[row.list]);
+    }
+    for (const enrollment of enrollments) this.#personCache.delete(enrollment.person.id);
+    return { personsAdded: result.personsAdded, encodingIds: result.added.map((row) => row.id) };
+  }
+
+  /**
+   * Finds the persons whose closest encoding lies within `threshold` of `vector`, best first, at most
+   * one match per person. An empty index, or a model with no encodings yet, returns `[]`.
+   */
+  async searchFaces(vector: VectorInput, options: SearchFacesOptions = {}): Promise<FaceMatch[]> {
+    return this.searchFacesSync(vector, options);
+  }
+
+  /** `searchFaces` in the calling thread, for callers that cannot await. */
+  searchFacesSync(vector: VectorInput, options: SearchFacesOptions = {}): FaceMatch[] {
+    checkSearchOptions(options);
+    const model = checkModel(options.model ?? DEFAULT_MODEL);
+    const metric = this.metricOf(model);
+    const k = options.k ?? DEFAULT_K;
+    const threshold = options.threshold ?? DEFAULT_THRESHOLDS[metric];
+    if (!Number.isInteger(k) || k < 1) throw invalidArgument(`options.k must be a positive integer, got ${String(k)}.`, { k });
+    if (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < 0) {
+      throw invalidArgument(`options.threshold must be a non-negative number, got ${String(threshold)}.`, { threshold });
+    }
+    if (options.list !== undefined) checkList(options.list, 'options.list');
+
+    const index = this.#indexes.get(model);
+    if (index === undefined) {
+      prepareVector(vector, undefined, metric);
+      return [];
+    }
+    const hits = index.search(vector, {
+      k,
+      maxDistance: threshold,
+      distinctGroups: true,
+      tagMask: options.list === undefined ? 0 : LIST_TAGS[options.list],
+    });
+    return hits.map((hit) => {
+      const person = this.#cachedPerson(this.#personBySlot[hit.group]!);
+      return {
+        personId: person.id,
+        name: person.name,
+        list: person.list,
+        encodingId: hit.id,
+        distance: hit.distance,
+        confidence: Math.max(0, 1 - hit.distance / (2 * DEFAULT_THRESHOLDS[metric])),
+      };
+    });
+  }
+
+  /** Models with encodings, their dimension, metric and encoding count. */
+  listModels(): FaceModelInfo[] {
+    const rows = this.#db.prepare(`
+      SELECT m.name, m.dimension, (SELECT count(*) FROM encodings e WHERE e.model = m.name) AS encoding_count
+      FROM face_models m ORDER BY m.name`).all() as { name: string; dimension: number; encoding_count: number }[];
+    return rows.map((row) => ({ name: row.name, dimension: row.dimension, metric: this.metricOf(row.name), encodingCount: row.encoding_count }));
+  }
+
+  /** The in-memory index of `model`, for diagnostics and benchmarks. */
+  indexOf(model = DEFAULT_MODEL): FaceIndex | undefined {
+    return this.#indexes.get(model);
+  }
+
+  #rehydrate(): void {
+    const started = performance.now();
+    const models = this.#db.prepare(`
+      SELECT m.name, m.dimension, count(e.id) AS encoding_count
+      FROM face_models m LEFT JOIN encodings e ON e.model = m.name GROUP BY m.name`).all() as { name: string; dimension: number; encoding_count: number }[];
+    for (const model of models) {
+      this.#indexes.set(model.name, new FaceIndex({ metric: this.metricOf(model.name), dimension: model.dimension, initialCapacity: Math.max(1024, model.encoding_count) }));
+    }
+
+    const rows = this.#db.prepare(`
+      SELECT e.id, e.person_id, e.model, e.vector, p.list
+      FROM encodings e JOIN persons p ON p.id = e.person_id`).raw().iterate() as IterableIterator<[number, string, string, Buffer, PersonList]>;
+    let count = 0;
+    for (const [id, personId, model, blob, list] of rows) {
+      this.#indexes.get(model)!.add(id, blobToFloats(blob), this.#slotFor(personId), LIST_TAGS[list]);
+      count += 1;
+    }
+    this.#logger.info({ encodings: count, models: models.length, durationMs: performance.now() - started }, 'face index loaded');
+  }
+
+  #prepareEncoding(model: string, vector: VectorInput, batchDimension: number | undefined): PreparedEncoding {
+    const known = this.#indexes.get(model)?.dimension ?? this.#modelDimension(model) ?? batchDimension;
+    if (known !== undefined && vector?.length !== undefined && vector.length !== known) {
+      throw new ValidationError(ErrorCodes.DIMENSION_MISMATCH, `Model ${JSON.stringify(model)} stores ${known}-dimensional encodings, got ${vector.length}; use another model name for encodings of another model.`, { details: { model, expected: known, actual: vector.length } });
+    }
+    const prepared = prepareVector(vector, known, this.metricOf(model));
+    const raw = this.metricOf(model) === 'cosine' ? Float32Array.from(vector as ArrayLike<number>) : prepared;
+    return { model, dimension: prepared.length, raw, prepared };
+  }
+
+  #modelDimension(model: string): number | undefined {
+    const row = this.#db.prepare('SELECT dimension FROM face_models WHERE name = ?').get(model) as { dimension: number } | undefined;
+    return row?.dimension;
+  }
+
+  /** The index of `model`, or a new empty one that is registered only once its first write commits. */
+  #indexFor(model: string, dimension: number): FaceIndex {
+    return this.#indexes.get(model) ?? new FaceIndex({ metric: this.metricOf(model), dimension });
+  }
+
+  #ensureModelRow(model: string, dimension: number, now: number): void {
+    this.#db.prepare('INSERT INTO face_models (name, dimension, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(model, dimension, now);
+  }
+
+  #insertPerson(person: NewPerson, now: number): void {
+    try {
+      this.#db.prepare('INSERT INTO persons (id, name, list, reason, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(person.id, person.name, person.list, person.reason ?? null, JSON.stringify(person.metadata ?? {}), now, now);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new ConflictError(`Person ${JSON.stringify(person.id)} already exists; use updatePerson to change it.`, { cause: error, details: { personId: person.id } });
+      }
+      throw error;
+    }
+  }
+
+  #insertEncoding(personId: string, encoding: PreparedEncoding, now: number): number {
+    const blob = Buffer.from(encoding.raw.buffer, encoding.raw.byteOffset, encoding.raw.byteLength);
+    const result = this.#db.prepare('INSERT INTO encodings (person_id, model, dimension, vector, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(personId, encoding.model, encoding.dimension, blob, now);
+    return Number(result.lastInsertRowid);
+  }
+
+  #cachedPerson(id: string): Person {
+    const cached = this.#personCache.get(id);
+    if (cached !== undefined) return cached;
+
+    // NOTE: a cache miss reads the person's row from SQLite; size personCacheSize to the gallery.
+    const person = this.getPerson(id);
+    if (person === undefined) throw new NotFoundError(`Person ${JSON.stringify(id)} is in the index but not in the database; reopen the storage to rebuild the index.`, { details: { personId: id } });
+    this.#personCache.set(id, person);
+    return person;
+  }
+
+  #slotFor(personId: string): number {
+    const existing = this.#slotByPerson.get(personId);
+    if (existing !== undefined) return existing;
+    const slot = this.#freeSlots.pop() ?? this.#personBySlot.length;
+    this.#slotByPerson.set(personId, slot);
+    this.#personBySlot[slot] = personId;
+    return slot;
+  }
+
+  #releaseSlot(personId: string): void {
+    const slot = this.#slotByPerson.get(personId);
+    if (slot === undefined) return;
+    this.#slotByPerson.delete(personId);
+    this.#personBySlot[slot] = undefined;
+    this.#freeSlots.push(slot);
+  }
+}
+
+function blobToFloats(blob: Buffer): Float32Array {
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  return new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
+}
+
+function toPerson(row: PersonRow): Person {
+  return {
+    id: row.id,
+    name: row.name,
+    list: row.list,
+    reason: row.reason,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function checkId(id: unknown, name: string): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw invalidArgument(`${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${JSON.stringify(id)}.`, { [name]: id });
+  }
+}
+
+function checkList(list: unknown, name: string): asserts list is PersonList {
+  if (!PERSON_LISTS.includes(list as PersonList)) {
+    throw invalidArgument(`${name} must be "known" or "blacklist", got ${JSON.stringify(list)}.`, { [name]: list });
+  }
+}
+
+function checkModel(model: unknown): string {
+  if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
+    throw invalidArgument(`The model name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(model)}.`, { model });
+  }
+  return model;
+}
+
+function checkMetadata(metadata: unknown, name: string): void {
+  if (metadata === undefined) return;
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw invalidArgument(`${name} must be a plain object, got ${JSON.stringify(metadata)}.`, { [name]: metadata });
+  }
+  try {
+    JSON.stringify(metadata);
+  } catch (error) {
+    throw new ValidationError(ErrorCodes.INVALID_ARGUMENT, `${name} cannot be stored as JSON: ${(error as Error).message}.`, { cause: error });
+  }
+}
+
+function checkNewPerson(person: unknown): asserts person is NewPerson {
+  if (person === null || typeof person !== 'object') throw invalidArgument(`A person must be an object with id, name and list, got ${JSON.stringify(person)}.`, {});
+  const candidate = person as Partial<NewPerson>;
+  checkKeys(candidate, ['id', 'name', 'list', 'reason', 'metadata'], 'person');
+  checkId(candidate.id, 'person.id');
+  if (typeof candidate.name !== 'string' || candidate.name.trim().length === 0) throw invalidArgument(`person.name must be a non-empty string, got ${JSON.stringify(candidate.name)}.`, { name: candidate.name });
+  checkList(candidate.list, 'person.list');
+  if (candidate.reason !== undefined && typeof candidate.reason !== 'string') throw invalidArgument(`person.reason must be a string, got ${JSON.stringify(candidate.reason)}.`, {});
+  checkMetadata(candidate.metadata, 'person.metadata');
+}
+
+function checkPatch(patch: PersonPatch): void {
+  if (patch === null || typeof patch !== 'object') throw invalidArgument('The patch must be an object.', {});
+  checkKeys(patch, ['name', 'list', 'reason', 'metadata'], 'patch');
+  if (patch.name !== undefined && (typeof patch.name !== 'string' || patch.name.trim().length === 0)) throw invalidArgument(`patch.name must be a non-empty string, got ${JSON.stringify(patch.name)}.`, {});
+  if (patch.list !== undefined) checkList(patch.list, 'patch.list');
+  if (patch.reason !== undefined && patch.reason !== null && typeof patch.reason !== 'string') throw invalidArgument('patch.reason must be a string or null.', {});
+  checkMetadata(patch.metadata, 'patch.metadata');
+}
+
+function checkSearchOptions(options: SearchFacesOptions): void {
+  if (options === null || typeof options !== 'object') throw invalidArgument('The search options must be an object.', {});
+  checkKeys(options, ['k', 'threshold', 'list', 'model'], 'options');
+}
+
+/** Rejects misspelled keys, naming the one that is not known. */
+export function checkKeys(value: object, allowed: readonly string[], name: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw invalidArgument(`Unknown key ${name}.${key}; expected one of ${allowed.join(', ')}.`, { key });
+    }
+  }
+}

@@ -1,0 +1,17 @@
+export { openStorage, StorageManager, DATABASE_FILE } from './storage-manager.js';
+export type { StorageOptions } from './storage-manager.js';
+export { FaceDatabase, DEFAULT_MODEL, DEFAULT_THRESHOLDS, PERSON_LISTS } from './faces/face-database.js';
+export type {
+  Person, PersonSummary, NewPerson, PersonPatch, PersonList, FaceMatch, SearchFacesOptions,
+  AddEncodingOptions, Enrollment, EnrollManyOptions, EnrollManyResult, FaceModelInfo, FaceDatabaseOptions,
+} from './faces/face-database.js';
+export { FaceIndex, MAX_DIMENSION, MAX_K } from './faces/face-index.js';
+export type { Metric, VectorInput, FaceIndexOptions, IndexSearchOptions, IndexHit } from './faces/face-index.js';
+export { Migrator, loadMigrations } from './db/migrator.js';
+export type { Migration, MigrationStatus } from './db/migrator.js';
+export {
+  PorchlightError, ValidationError, NotFoundError, ConflictError, MigrationError, StorageError, ErrorCodes,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { noopLogger } from './logger.js';
+export type { Logger, LogFn } from './logger.js';
