@@ -11,10 +11,12 @@ CREATE TABLE persons (
 
 CREATE INDEX persons_list_name ON persons (list, name);
 
--- One row per model: its dimension is fixed by the first encoding, so vectors of two models never mix.
+-- One row per model: its dimension is fixed by the first encoding, so vectors of two models never mix,
+-- and its metric by the storage options in force then.
 CREATE TABLE face_models (
   name TEXT PRIMARY KEY,
   dimension INTEGER NOT NULL CHECK (dimension BETWEEN 1 AND 4096),
+  metric TEXT NOT NULL CHECK (metric IN ('l2', 'cosine')),
   created_at INTEGER NOT NULL
 ) STRICT;
 

@@ -139,6 +139,7 @@ export class FaceDatabase {
   readonly #logger: Logger;
   readonly #defaultMetric: Metric;
   readonly #modelMetrics: Record<string, Metric>;
+  readonly #storedMetrics = new Map<string, Metric>();
   readonly #indexes = new Map<string, FaceIndex>();
   readonly #personCache: LRUCache<string, Person>;
 
@@ -167,9 +168,12 @@ export class FaceDatabase {
     this.#rehydrate();
   }
 
-  /** The metric that encodings of `model` are compared with. */
+  /**
+   * The metric that encodings of `model` are compared with: the one recorded when the model got its
+   * first encoding, else `options.models[model]`, else `options.metric`.
+   */
   metricOf(model: string): Metric {
-    return this.#modelMetrics[model] ?? this.#defaultMetric;
+    return this.#storedMetrics.get(model) ?? this.#modelMetrics[model] ?? this.#defaultMetric;
   }
 
   addPerson(person: NewPerson): Person {
@@ -190,8 +194,8 @@ export class FaceDatabase {
     const rows = this.#db.prepare(`
       SELECT p.*, (SELECT count(*) FROM encodings e WHERE e.person_id = p.id) AS encoding_count
       FROM persons p
-      WHERE ?1 IS NULL OR p.list = ?1
-      ORDER BY p.name, p.id`).all(options.list ?? null) as (PersonRow & { encoding_count: number })[];
+      WHERE @list IS NULL OR p.list = @list
+      ORDER BY p.name, p.id`).all({ list: options.list ?? null }) as (PersonRow & { encoding_count: number })[];
     return rows.map((row) => ({ ...toPerson(row), encodingCount: row.encoding_count }));
   }
 
@@ -253,6 +257,7 @@ export class FaceDatabase {
     })();
 
     this.#indexes.set(model, index);
+    this.#storedMetrics.set(model, index.metric);
     index.addPrepared(id, encoding.prepared, this.#slotFor(personId), LIST_TAGS[list]);
     this.#personCache.delete(personId);
     return id;
@@ -328,6 +333,7 @@ export class FaceDatabase {
 
     if (index !== undefined) {
       this.#indexes.set(model, index);
+      this.#storedMetrics.set(model, index.metric);
       for (const row of result.added) index.addPrepared(row.id, row.prepared, this.#slotFor(row.personId), LIST_TAGS[row.list]);
     }
     for (const enrollment of enrollments) this.#personCache.delete(enrollment.person.id);
@@ -395,8 +401,15 @@ export class FaceDatabase {
   #rehydrate(): void {
     const started = performance.now();
     const models = this.#db.prepare(`
-      SELECT m.name, m.dimension, count(e.id) AS encoding_count
-      FROM face_models m LEFT JOIN encodings e ON e.model = m.name GROUP BY m.name`).all() as { name: string; dimension: number; encoding_count: number }[];
+      SELECT m.name, m.dimension, m.metric, count(e.id) AS encoding_count
+      FROM face_models m LEFT JOIN encodings e ON e.model = m.name GROUP BY m.name`).all() as { name: string; dimension: number; metric: Metric; encoding_count: number }[];
+    for (const model of models) {
+      const requested = this.#modelMetrics[model.name];
+      if (requested !== undefined && requested !== model.metric) {
+        throw new ValidationError(ErrorCodes.METRIC_MISMATCH, `Model ${JSON.stringify(model.name)} was created with metric "${model.metric}" but options.faces.models asks for "${requested}"; drop that option, or store the encodings under a new model name.`, { details: { model: model.name, stored: model.metric, requested } });
+      }
+      this.#storedMetrics.set(model.name, model.metric);
+    }
     for (const model of models) {
       this.#indexes.set(model.name, new FaceIndex({ metric: this.metricOf(model.name), dimension: model.dimension, initialCapacity: Math.max(1024, model.encoding_count) }));
     }
@@ -433,7 +446,7 @@ export class FaceDatabase {
   }
 
   #ensureModelRow(model: string, dimension: number, now: number): void {
-    this.#db.prepare('INSERT INTO face_models (name, dimension, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(model, dimension, now);
+    this.#db.prepare('INSERT INTO face_models (name, dimension, metric, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING').run(model, dimension, this.metricOf(model), now);
   }
 
   #insertPerson(person: NewPerson, now: number): void {
