@@ -2,7 +2,8 @@
 //
 // Memory contract: every pointer is a byte offset into the imported memory, which the host manages.
 // Row r of a block starts at `rows + r * stride * 4`; only its first `dim` floats are read. Scores are
-// "lower is better": squared L2 distance for METRIC_L2, the negated inner product for METRIC_IP.
+// "lower is better": squared L2 distance for METRIC_L2 (from stored row norms, so it carries float32
+// rounding of order 1e-7 times the squared norms), the negated inner product for METRIC_IP.
 // Ties are broken by the lower row index, so the selected set does not depend on scan order or on how
 // the rows are split into shards.
 
@@ -20,47 +21,9 @@ function horizontalSum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
-// Squared L2 distance between `dim` floats at `a` and at `b`. Four accumulators hide the latency of the
-// dependent adds; the scalar tail covers dimensions that are not a multiple of 4.
-// @ts-ignore: decorator
-@inline
-function squaredL2(a: usize, b: usize, dim: i32): f32 {
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  let acc2 = f32x4.splat(0);
-  let acc3 = f32x4.splat(0);
-  let i: i32 = 0;
-
-  const end16 = dim & ~15;
-  for (; i < end16; i += 16) {
-    const offset = <usize>i << 2;
-    const d0 = f32x4.sub(v128.load(a + offset), v128.load(b + offset));
-    const d1 = f32x4.sub(v128.load(a + offset, 16), v128.load(b + offset, 16));
-    const d2 = f32x4.sub(v128.load(a + offset, 32), v128.load(b + offset, 32));
-    const d3 = f32x4.sub(v128.load(a + offset, 48), v128.load(b + offset, 48));
-    acc0 = f32x4.add(acc0, f32x4.mul(d0, d0));
-    acc1 = f32x4.add(acc1, f32x4.mul(d1, d1));
-    acc2 = f32x4.add(acc2, f32x4.mul(d2, d2));
-    acc3 = f32x4.add(acc3, f32x4.mul(d3, d3));
-  }
-
-  const end4 = dim & ~3;
-  for (; i < end4; i += 4) {
-    const offset = <usize>i << 2;
-    const d = f32x4.sub(v128.load(a + offset), v128.load(b + offset));
-    acc0 = f32x4.add(acc0, f32x4.mul(d, d));
-  }
-
-  let sum = horizontalSum(f32x4.add(f32x4.add(acc0, acc1), f32x4.add(acc2, acc3)));
-  for (; i < dim; i++) {
-    const offset = <usize>i << 2;
-    const d = load<f32>(a + offset) - load<f32>(b + offset);
-    sum += d * d;
-  }
-  return sum;
-}
-
-// Inner product of `dim` floats at `a` and at `b`.
+// Inner product of `dim` floats at `a` and at `b`. Pointer increments and four accumulators keep the
+// loop short and hide the latency of the dependent adds; the scalar tail covers dimensions that are
+// not a multiple of 4.
 // @ts-ignore: decorator
 @inline
 function innerProduct(a: usize, b: usize, dim: i32): f32 {
@@ -68,44 +31,76 @@ function innerProduct(a: usize, b: usize, dim: i32): f32 {
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
-  let i: i32 = 0;
 
-  const end16 = dim & ~15;
-  for (; i < end16; i += 16) {
-    const offset = <usize>i << 2;
-    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + offset), v128.load(b + offset)));
-    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + offset, 16), v128.load(b + offset, 16)));
-    acc2 = f32x4.add(acc2, f32x4.mul(v128.load(a + offset, 32), v128.load(b + offset, 32)));
-    acc3 = f32x4.add(acc3, f32x4.mul(v128.load(a + offset, 48), v128.load(b + offset, 48)));
+  const end16 = a + (<usize>(dim & ~15) << 2);
+  for (; a < end16; a += 64, b += 64) {
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a), v128.load(b)));
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a, 16), v128.load(b, 16)));
+    acc2 = f32x4.add(acc2, f32x4.mul(v128.load(a, 32), v128.load(b, 32)));
+    acc3 = f32x4.add(acc3, f32x4.mul(v128.load(a, 48), v128.load(b, 48)));
   }
-
-  const end4 = dim & ~3;
-  for (; i < end4; i += 4) {
-    const offset = <usize>i << 2;
-    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + offset), v128.load(b + offset)));
+  const end4 = end16 + (<usize>(dim & 12) << 2);
+  for (; a < end4; a += 16, b += 16) {
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a), v128.load(b)));
   }
 
   let sum = horizontalSum(f32x4.add(f32x4.add(acc0, acc1), f32x4.add(acc2, acc3)));
-  for (; i < dim; i++) {
-    const offset = <usize>i << 2;
-    sum += load<f32>(a + offset) * load<f32>(b + offset);
+  const end = end4 + (<usize>(dim & 3) << 2);
+  for (; a < end; a += 4, b += 4) sum += load<f32>(a) * load<f32>(b);
+  return sum;
+}
+
+// Squared L2 distance between `dim` floats at `a` and at `b`, computed from the differences.
+export function squaredL2(a: usize, b: usize, dim: i32): f32 {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+
+  const end8 = a + (<usize>(dim & ~7) << 2);
+  for (; a < end8; a += 32, b += 32) {
+    const d0 = f32x4.sub(v128.load(a), v128.load(b));
+    const d1 = f32x4.sub(v128.load(a, 16), v128.load(b, 16));
+    acc0 = f32x4.add(acc0, f32x4.mul(d0, d0));
+    acc1 = f32x4.add(acc1, f32x4.mul(d1, d1));
+  }
+  const end4 = end8 + (<usize>(dim & 4) << 2);
+  for (; a < end4; a += 16, b += 16) {
+    const d = f32x4.sub(v128.load(a), v128.load(b));
+    acc0 = f32x4.add(acc0, f32x4.mul(d, d));
+  }
+
+  let sum = horizontalSum(f32x4.add(acc0, acc1));
+  const end = end4 + (<usize>(dim & 3) << 2);
+  for (; a < end; a += 4, b += 4) {
+    const d = load<f32>(a) - load<f32>(b);
+    sum += d * d;
   }
   return sum;
 }
 
+// Score of one row. Under METRIC_L2 it uses ||x - q||^2 = ||x||^2 - 2 x.q + ||q||^2 with the row's
+// stored squared norm, which costs one multiply and one add per component instead of three operations.
 // @ts-ignore: decorator
 @inline
-function score(metric: i32, row: usize, query: usize, dim: i32): f32 {
-  return metric == METRIC_L2 ? squaredL2(row, query, dim) : -innerProduct(row, query, dim);
+function score(metric: i32, row: usize, query: usize, dim: i32, rowNorm: f32, queryNorm: f32): f32 {
+  const dot = innerProduct(row, query, dim);
+  return metric == METRIC_L2 ? rowNorm - 2 * dot + queryNorm : -dot;
+}
+
+// Squared norm of `dim` floats at `a`.
+export function squaredNorm(a: usize, dim: i32): f32 {
+  return innerProduct(a, a, dim);
 }
 
 // Writes the score of every row in [first, end) to `out` (one float per row, starting at out[0]).
-export function scores(rows: usize, first: i32, end: i32, stride: i32, dim: i32, query: usize, metric: i32, out: usize): void {
+// `norms` holds one float per row, the squared norm, and is read under METRIC_L2 only.
+export function scores(rows: usize, norms: usize, first: i32, end: i32, stride: i32, dim: i32, query: usize, metric: i32, out: usize): void {
   const rowBytes = <usize>stride << 2;
+  const queryNorm = squaredNorm(query, dim);
   let row = rows + <usize>first * rowBytes;
   let target = out;
   for (let r = first; r < end; r++) {
-    store<f32>(target, score(metric, row, query, dim));
+    const rowNorm = metric == METRIC_L2 ? load<f32>(norms + (<usize>r << 2)) : 0;
+    store<f32>(target, score(metric, row, query, dim, rowNorm, queryNorm));
     row += rowBytes;
     target += 4;
   }
@@ -196,11 +191,11 @@ function offer(heapScore: usize, heapRow: usize, size: i32, k: i32, s: f32, r: i
 }
 
 // Selects the k best rows of [first, end) whose score is at most `maxScore`, writes them best first to
-// outScore/outRow (k floats and k ints), and returns how many it wrote.
+// outScore/outRow (k floats and k ints), and returns how many it wrote. `norms` is as for `scores`.
 // `groups` (0 for none) is one i32 per row: at most one row per group is returned.
 // `tags` (0 for none) is one byte per row: a row is skipped unless `tags[r] & tagMask` is non-zero.
 export function topK(
-  rows: usize, first: i32, end: i32, stride: i32, dim: i32, query: usize, metric: i32,
+  rows: usize, norms: usize, first: i32, end: i32, stride: i32, dim: i32, query: usize, metric: i32,
   k: i32, maxScore: f32, groups: usize, tags: usize, tagMask: i32,
   outScore: usize, outRow: usize,
 ): i32 {
@@ -209,9 +204,10 @@ export function topK(
   let row = rows + <usize>first * rowBytes;
 
   if (metric == METRIC_L2) {
+    const queryNorm = squaredNorm(query, dim);
     for (let r = first; r < end; r++, row += rowBytes) {
       if (tags != 0 && (<i32>load<u8>(tags + <usize>r) & tagMask) == 0) continue;
-      const s = squaredL2(row, query, dim);
+      const s = load<f32>(norms + (<usize>r << 2)) - 2 * innerProduct(row, query, dim) + queryNorm;
       if (s > maxScore) continue;
       size = offer(outScore, outRow, size, k, s, r, groups);
     }
@@ -244,16 +240,15 @@ export function sumFloats(pointer: usize, count: i32): f32 {
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
-  let i: i32 = 0;
-  const end16 = count & ~15;
-  for (; i < end16; i += 16) {
-    const offset = pointer + (<usize>i << 2);
-    acc0 = f32x4.add(acc0, v128.load(offset));
-    acc1 = f32x4.add(acc1, v128.load(offset, 16));
-    acc2 = f32x4.add(acc2, v128.load(offset, 32));
-    acc3 = f32x4.add(acc3, v128.load(offset, 48));
+  const end16 = pointer + (<usize>(count & ~15) << 2);
+  for (; pointer < end16; pointer += 64) {
+    acc0 = f32x4.add(acc0, v128.load(pointer));
+    acc1 = f32x4.add(acc1, v128.load(pointer, 16));
+    acc2 = f32x4.add(acc2, v128.load(pointer, 32));
+    acc3 = f32x4.add(acc3, v128.load(pointer, 48));
   }
   let sum = horizontalSum(f32x4.add(f32x4.add(acc0, acc1), f32x4.add(acc2, acc3)));
-  for (; i < count; i++) sum += load<f32>(pointer + (<usize>i << 2));
+  const end = end16 + (<usize>(count & 15) << 2);
+  for (; pointer < end; pointer += 4) sum += load<f32>(pointer);
   return sum;
 }

@@ -52,11 +52,14 @@ function alignUp(value: number, alignment: number): number {
  * Exact nearest-neighbour index over float32 vectors of one dimension, held in the linear memory of a
  * wasm SIMD kernel.
  *
- * Memory layout, in byte offsets: [module data][query][result scores][result rows][rows][groups][tags].
+ * Memory layout, in byte offsets: [module data][query][result scores][result rows][rows][norms][groups][tags].
  * The rows block is `capacity * stride * 4` bytes, 64-byte aligned, and each row is padded with zeros to
  * `stride`, a multiple of 4 floats, so every row starts 16-byte aligned and the padding adds nothing to
- * either distance. Groups (one i32 per row) and tags (one byte per row) follow the rows, so doubling the
- * capacity grows the rows block in place and moves only those 5 bytes per row.
+ * either distance. Squared norms (f32), groups (i32) and tags (one byte) per row follow the rows, so
+ * doubling the capacity grows the rows block in place and moves only those 9 bytes per row.
+ *
+ * The scan ranks rows by ||x||^2 - 2 x.q + ||q||^2 with stored norms; the distances returned are then
+ * recomputed from the differences, so they carry no cancellation error.
  *
  * Under `cosine`, vectors are normalized at insert and queries at search, so search runs on the inner
  * product kernel and `distance = 1 - dot`.
@@ -174,6 +177,7 @@ export class FaceIndex {
     const start = (this.#rowsPointer >> 2) + row * this.stride;
     this.#floats.set(prepared, start);
     this.#floats.fill(0, start + this.dimension, start + this.stride);
+    this.#floats[(this.#normsPointer() >> 2) + row] = this.#kernel.squaredNorm(start * 4, this.stride);
     this.#int32[(this.#groupsPointer() >> 2) + row] = group;
     this.#bytes[this.#tagsPointer() + row] = tag;
     this.#ids[row] = id;
@@ -192,6 +196,8 @@ export class FaceIndex {
     if (row !== last) {
       const from = this.#rowsPointer + last * this.stride * 4;
       this.#bytes.copyWithin(this.#rowsPointer + row * this.stride * 4, from, from + this.stride * 4);
+      const norms = this.#normsPointer() >> 2;
+      this.#floats[norms + row] = this.#floats[norms + last]!;
       const groups = this.#groupsPointer() >> 2;
       this.#int32[groups + row] = this.#int32[groups + last]!;
       const tags = this.#tagsPointer();
@@ -244,7 +250,7 @@ export class FaceIndex {
     this.#floats.set(prepared, this.#queryPointer >> 2);
     this.#floats.fill(0, (this.#queryPointer >> 2) + this.dimension, (this.#queryPointer >> 2) + this.stride);
     const found = this.#kernel.topK(
-      this.#rowsPointer, 0, this.#size, this.stride, this.stride, this.#queryPointer,
+      this.#rowsPointer, this.#normsPointer(), 0, this.#size, this.stride, this.stride, this.#queryPointer,
       this.metric === 'l2' ? METRIC_L2 : METRIC_IP,
       Math.min(k, this.#size), this.#maxScore(maxDistance),
       options.distinctGroups === true ? this.#groupsPointer() : 0,
@@ -256,7 +262,9 @@ export class FaceIndex {
     const groups = this.#groupsPointer() >> 2;
     for (let i = 0; i < found; i++) {
       const row = this.#int32[(this.#rowPointer >> 2) + i]!;
-      const score = this.#floats[(this.#scorePointer >> 2) + i]!;
+      const score = this.metric === 'l2'
+        ? this.#kernel.squaredL2(this.#rowsPointer + row * this.stride * 4, this.#queryPointer, this.stride)
+        : this.#floats[(this.#scorePointer >> 2) + i]!;
       hits.push({ id: this.#ids[row]!, group: this.#int32[groups + row]!, distance: this.#distance(score) });
     }
     return hits;
@@ -273,8 +281,12 @@ export class FaceIndex {
     return Math.min(2, Math.max(0, 1 + score));
   }
 
-  #groupsPointer(capacity = this.#capacity): number {
+  #normsPointer(capacity = this.#capacity): number {
     return this.#rowsPointer + capacity * this.stride * 4;
+  }
+
+  #groupsPointer(capacity = this.#capacity): number {
+    return this.#normsPointer(capacity) + capacity * 4;
   }
 
   #tagsPointer(capacity = this.#capacity): number {
@@ -295,11 +307,13 @@ export class FaceIndex {
     if (pages > currentPages) this.#memory.grow(pages - currentPages);
     this.#refreshViews();
 
-    // Tags first, then groups: each moves to a higher address, and copyWithin handles the overlap.
+    // Tags, then groups, then norms: each moves to a higher address, and copyWithin handles the overlap.
+    const oldNorms = this.#normsPointer();
     const oldGroups = this.#groupsPointer();
     const oldTags = this.#tagsPointer();
     this.#bytes.copyWithin(this.#tagsPointer(capacity), oldTags, oldTags + this.#size);
     this.#bytes.copyWithin(this.#groupsPointer(capacity), oldGroups, oldGroups + this.#size * 4);
+    this.#bytes.copyWithin(this.#normsPointer(capacity), oldNorms, oldNorms + this.#size * 4);
 
     const ids = new Float64Array(capacity);
     ids.set(this.#ids.subarray(0, this.#size));

@@ -8,11 +8,13 @@ import { packageRoot } from '../package-root.js';
 export interface KernelExports {
   heapBase(): number;
   topK(
-    rows: number, first: number, end: number, stride: number, dim: number, query: number, metric: number,
+    rows: number, norms: number, first: number, end: number, stride: number, dim: number, query: number, metric: number,
     k: number, maxScore: number, groups: number, tags: number, tagMask: number,
     outScore: number, outRow: number,
   ): number;
-  scores(rows: number, first: number, end: number, stride: number, dim: number, query: number, metric: number, out: number): void;
+  scores(rows: number, norms: number, first: number, end: number, stride: number, dim: number, query: number, metric: number, out: number): void;
+  squaredL2(a: number, b: number, dim: number): number;
+  squaredNorm(a: number, dim: number): number;
   sumFloats(pointer: number, count: number): number;
 }
 
