@@ -1,5 +1,5 @@
-export { openStorage, StorageManager, DATABASE_FILE } from './storage-manager.js';
-export type { StorageOptions } from './storage-manager.js';
+export { openStorage, restoreFromBackup, StorageManager, DATABASE_FILE, STORES } from './storage-manager.js';
+export type { StorageOptions, BackupAllOptions, RestoreOptions, RestoreResult, OpenedDatabase } from './storage-manager.js';
 export { FaceDatabase, DEFAULT_MODEL, DEFAULT_THRESHOLDS, PERSON_LISTS } from './faces/face-database.js';
 export type {
   Person, PersonSummary, NewPerson, PersonPatch, PersonList, FaceMatch, SearchFacesOptions,
@@ -15,3 +15,18 @@ export {
 export type { ErrorCode } from './errors.js';
 export { noopLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';
+export { resolveStorageConfig, DEFAULTS as STORAGE_DEFAULTS, AUDITED_STORES, STORE_PATH_KEYS } from './operations/storage-config.js';
+export type { StorageConfig, Durability, Compression, MetricResolution, StorePathKey } from './operations/storage-config.js';
+export { loadConfigFile, CONFIG_FILE_NAME, DEFAULT_CONFIG_TEXT } from './operations/config-file.js';
+export { verifyBackup } from './operations/verify-backup.js';
+export type { VerifyBackupResult, VerifiedDatabase, VerifyBackupOptions } from './operations/verify-backup.js';
+export { listBackups } from './operations/list-backups.js';
+export type { BackupEntry } from './operations/list-backups.js';
+export type { BackupResult } from './operations/create-backup.js';
+export type { BackupManifest, ManifestDatabase, BackupReason } from './operations/backup-manifest.js';
+export type { CleanupPolicy, CleanupResult, EffectivePolicy } from './operations/cleanup-old-data.js';
+export type { VacuumResult, CheckpointResult } from './operations/reclaim-space.js';
+export type { HealthReport, DatabaseHealth, StoreSchema } from './operations/health-check.js';
+export type { FaceIndexCheck } from './operations/face-index-check.js';
+export type { DatabaseFile } from './operations/database-layout.js';
+export type { ScheduledRun } from './operations/scheduler.js';

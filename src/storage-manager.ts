@@ -1,81 +1,415 @@
-import { join } from 'node:path';
-
-import { openDatabase, type SqliteDatabase } from './db/open-database.js';
+import { databaseError, openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { Migrator } from './db/migrator.js';
-import { invalidArgument } from './errors.js';
-import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
-import { noopLogger, type Logger } from './logger.js';
+import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument } from './errors.js';
+import { FaceDatabase, checkKeys } from './faces/face-database.js';
+import { cleanupOldData as runCleanup, effectivePolicy, type CleanupPolicy, type CleanupResult } from './operations/cleanup-old-data.js';
+import { loadConfigFile } from './operations/config-file.js';
+import { createBackup, type BackupResult } from './operations/create-backup.js';
+import { MAIN_DATABASE, databaseLayout, type DatabaseFile } from './operations/database-layout.js';
+import { checkHealth, type HealthReport } from './operations/health-check.js';
+import { listBackups, type BackupEntry } from './operations/list-backups.js';
+import { prepareRestore, swapInRestoredFiles } from './operations/restore-backup.js';
+import { Scheduler } from './operations/scheduler.js';
+import { resolveStorageConfig, type StorageConfig, type StorageOptions } from './operations/storage-config.js';
+import { verifyBackup as verifyBackupFolder, type VerifyBackupResult } from './operations/verify-backup.js';
 
-export interface StorageOptions {
-  /** Folder for the databases; created owner-only when missing. */
-  dataDirectory: string;
-  /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger'>;
-  /** A pino-compatible logger. Default: discard. */
-  logger?: Logger;
-}
-
-/** File name of the database that every store shares by default. */
-export const DATABASE_FILE = 'porchlight.db';
+export { DATABASE_FILE } from './operations/storage-config.js';
+export type { StorageOptions } from './operations/storage-config.js';
 
 /** Stores whose migrations are applied, in order. */
 export const STORES = Object.freeze(['faces'] as const);
 
-/** Open databases and stores of one data directory. Call `close()` when done. */
+/** Milliseconds after open before the first scheduled backup, when one is due. */
+const SCHEDULE_START_DELAY_MS = 60_000;
+/** Longest wait before a failed scheduled backup is tried again. */
+const BACKUP_RETRY_MS = 15 * 60_000;
+
+/** An open connection to one database file of the layout. */
+export interface OpenedDatabase {
+  file: DatabaseFile;
+  db: SqliteDatabase;
+}
+
+/** The stores built over the open databases; a restore replaces them. */
+interface Stores {
+  faces: FaceDatabase;
+}
+
+interface OpenedStorage {
+  databases: OpenedDatabase[];
+  stores: Stores;
+}
+
+export interface BackupAllOptions {
+  /** Folder to write the backup into, rotated to `backup.keep` like the configured one. Default `backupDirectory`. */
+  destination?: string;
+}
+
+export interface RestoreOptions {
+  /** Keep the replaced files in `porchlight-previous-<time>` beside the databases. Default false. */
+  keepPrevious?: boolean;
+}
+
+export interface RestoreResult {
+  /** The backup folder restored from. */
+  path: string;
+  /** When that backup was taken, ISO 8601 UTC. */
+  backupCreatedAt: string;
+  databases: string[];
+  /** Folders that keep the replaced files, when `keepPrevious` was set. */
+  previousFiles: string[];
+  durationMs: number;
+}
+
+/**
+ * Open databases and stores of one data directory, with backup, restore, cleanup and health
+ * operations. Call `close()` when done. After `restoreFromBackup`, read `faces` (and every other
+ * store) again from this object: the stores are rebuilt over the restored files.
+ */
 export class StorageManager {
-  readonly faces: FaceDatabase;
-  readonly dataDirectory: string;
-  readonly databasePath: string;
+  readonly config: StorageConfig;
 
-  readonly #db: SqliteDatabase;
-  readonly #logger: Logger;
+  #databases: OpenedDatabase[];
+  #stores: Stores;
   #closed = false;
+  /** Backups, restores, cleanups and health checks run one at a time, in call order. */
+  #queue: Promise<void> = Promise.resolve();
+  readonly #backupScheduler: Scheduler;
+  readonly #cleanupScheduler: Scheduler;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; logger: Logger }) {
-    this.#db = db;
-    this.dataDirectory = options.dataDirectory;
-    this.databasePath = options.databasePath;
-    this.faces = options.faces;
-    this.#logger = options.logger;
+  private constructor(config: StorageConfig, opened: OpenedStorage) {
+    this.config = config;
+    this.#databases = opened.databases;
+    this.#stores = opened.stores;
+    this.#backupScheduler = new Scheduler({
+      name: 'backup',
+      nextDelayMs: () => this.#nextBackupDelay(),
+      task: () => this.#backup(config.backupDirectory, 'scheduled'),
+      logger: config.logger,
+    });
+    this.#cleanupScheduler = new Scheduler({
+      name: 'cleanup',
+      nextDelayMs: () => config.cleanup.intervalMinutes * 60_000,
+      task: () => this.cleanupOldData(),
+      logger: config.logger,
+    });
   }
 
-  /** The shared SQLite connection; use it for reads outside the stores' API only. */
+  /** Opens the databases of `config` (see `openStorage`). */
+  static async open(config: StorageConfig): Promise<StorageManager> {
+    const storage = new StorageManager(config, await openStores(config, { preMigrationBackup: true }));
+    storage.#startSchedulers();
+    config.logger.info({ dataDirectory: config.dataDirectory, databases: storage.#databases.map((entry) => entry.file.path) }, 'storage opened');
+    return storage;
+  }
+
+  get faces(): FaceDatabase {
+    return this.#stores.faces;
+  }
+
+  get dataDirectory(): string {
+    return this.config.dataDirectory;
+  }
+
+  /** Path of the main database, which holds the faces store and every store without a file of its own. */
+  get databasePath(): string {
+    return this.#main().file.path;
+  }
+
+  /** The main database's connection; use it for reads outside the stores' API only. */
   get database(): SqliteDatabase {
-    return this.#db;
+    return this.#main().db;
+  }
+
+  /** Every database file with the stores it holds. */
+  get databaseFiles(): DatabaseFile[] {
+    return this.#databases.map((entry) => ({ ...entry.file, stores: [...entry.file.stores] }));
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Closes the database. Calling it twice is harmless. */
+  /**
+   * Writes a consistent, compressed copy of every database and a manifest with their SHA-256 into a
+   * new backup folder, while reads and writes go on; then deletes the oldest backups beyond
+   * `backup.keep`. The copying and compression run in a worker thread.
+   */
+  async backupAll(options: BackupAllOptions = {}): Promise<BackupResult> {
+    this.#checkOpen();
+    checkKeys(checkObject(options, 'options'), ['destination'], 'options');
+    if (options.destination !== undefined && (typeof options.destination !== 'string' || options.destination.length === 0)) {
+      throw invalidArgument(`options.destination must be a folder path, got ${JSON.stringify(options.destination)}.`, { destination: options.destination });
+    }
+    return this.#serialized(() => this.#backup(options.destination ?? this.config.backupDirectory, 'manual'));
+  }
+
+  /** Checks a backup without touching the live databases (see the exported `verifyBackup`). */
+  async verifyBackup(path: string): Promise<VerifyBackupResult> {
+    this.#checkOpen();
+    checkPath(path);
+    return verifyBackupFolder(path);
+  }
+
+  /** The backups in the configured backup directory, newest first. */
+  listBackups(): BackupEntry[] {
+    return listBackups(this.config.backupDirectory);
+  }
+
+  /**
+   * Replaces every database with the copy in a backup and rebuilds the stores, including the face
+   * index. The backup is verified and decompressed next to the live files before anything live is
+   * touched, so a bad backup or a full disk throws and changes nothing. Then the connections are
+   * closed, each live file is swapped for its copy by an atomic rename, and the copies are opened;
+   * if that fails, the previous files are put back. The live files are never read, so this works when
+   * they are corrupt. Other processes must close the storage first.
+   */
+  async restoreFromBackup(path: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+    this.#checkOpen();
+    checkPath(path);
+    checkKeys(checkObject(options, 'options'), ['keepPrevious'], 'options');
+    return this.#serialized(() => this.#restore(path, options));
+  }
+
+  /**
+   * Applies retention: deletes backups beyond the number kept, returns freed pages to the file system
+   * and truncates WAL files past `cleanup.walCheckpointBytes`. `policy` overrides the configured
+   * retention for this run only.
+   */
+  async cleanupOldData(policy: CleanupPolicy = {}): Promise<CleanupResult> {
+    this.#checkOpen();
+    const effective = effectivePolicy(checkObject(policy, 'policy'), this.config);
+    return this.#serialized(() => runCleanup({ config: this.config, databases: this.#databases, policy: effective, logger: this.config.logger }));
+  }
+
+  /** Checks every database, the face index and the backups; see `HealthReport`. */
+  async healthCheck(): Promise<HealthReport> {
+    this.#checkOpen();
+    return this.#serialized(() => checkHealth({
+      config: this.config,
+      databases: this.#databases,
+      faces: this.#stores.faces,
+      lastScheduledBackup: this.#backupScheduler.lastRun,
+    }));
+  }
+
+  /** Stops the schedulers, waits for a running operation and closes the databases. Calling it twice is harmless. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
-    this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    await this.#stopSchedulers();
+    await this.#queue;
+    closeDatabases(this.#databases);
+    this.config.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+  }
+
+  async #backup(directory: string, reason: 'manual' | 'scheduled'): Promise<BackupResult> {
+    const { backup, logger } = this.config;
+    return createBackup(this.#databases.map((entry) => entry.file), { directory, reason, compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
+  }
+
+  async #restore(path: string, options: RestoreOptions): Promise<RestoreResult> {
+    const started = performance.now();
+    const { logger } = this.config;
+    const prepared = await prepareRestore(path, this.#databases.map((entry) => entry.file), logger);
+
+    await this.#stopSchedulers();
+    closeDatabases(this.#databases);
+    let swapped: ReturnType<typeof swapInRestoredFiles>;
+    try {
+      swapped = swapInRestoredFiles(prepared);
+    } catch (error) {
+      await this.#reopenAfterFailedRestore(error);
+      throw error;
+    }
+
+    let opened: OpenedStorage;
+    try {
+      opened = await openStores(this.config, { preMigrationBackup: false });
+    } catch (error) {
+      swapped.rollback();
+      await this.#reopenAfterFailedRestore(error);
+      throw new StorageError(ErrorCodes.RESTORE_FAILED, `The restored databases from ${prepared.folder} could not be opened (${(error as Error).message}); the previous files were put back.`, { cause: error, details: { path: prepared.folder } });
+    }
+    this.#databases = opened.databases;
+    this.#stores = opened.stores;
+    const previousFiles = swapped.finish(options.keepPrevious === true);
+    this.#startSchedulers();
+
+    const result: RestoreResult = {
+      path: prepared.folder,
+      backupCreatedAt: prepared.manifest.createdAt,
+      databases: prepared.files.map((file) => file.database.name),
+      previousFiles,
+      durationMs: performance.now() - started,
+    };
+    logger.info({ path: result.path, backupCreatedAt: result.backupCreatedAt, durationMs: result.durationMs }, 'storage restored from backup');
+    return result;
+  }
+
+  /** Reopens the previous files after a failed restore; when even that fails the storage stays closed. */
+  async #reopenAfterFailedRestore(cause: unknown): Promise<void> {
+    try {
+      const reopened = await openStores(this.config, { preMigrationBackup: false });
+      this.#databases = reopened.databases;
+      this.#stores = reopened.stores;
+      this.#startSchedulers();
+    } catch (error) {
+      this.#closed = true;
+      this.config.logger.error({ err: error, restoreError: cause }, 'restore failed and the previous databases cannot be opened either; the storage is closed');
+    }
+  }
+
+  #nextBackupDelay(): number {
+    const intervalMs = this.config.backup.intervalMinutes * 60_000;
+    const lastRun = this.#backupScheduler.lastRun;
+    if (lastRun !== undefined && !lastRun.ok) return Math.max(SCHEDULE_START_DELAY_MS, Math.min(intervalMs, BACKUP_RETRY_MS));
+    const newest = listBackups(this.config.backupDirectory).find((entry) => entry.manifest !== undefined);
+    const dueAt = newest === undefined ? Date.now() : Date.parse(newest.createdAt!) + intervalMs;
+    return Math.max(SCHEDULE_START_DELAY_MS, dueAt - Date.now());
+  }
+
+  #startSchedulers(): void {
+    if (this.config.backup.intervalMinutes > 0) this.#backupScheduler.start();
+    if (this.config.cleanup.intervalMinutes > 0) this.#cleanupScheduler.start();
+  }
+
+  async #stopSchedulers(): Promise<void> {
+    await Promise.all([this.#backupScheduler.stop(), this.#cleanupScheduler.stop()]);
+  }
+
+  #main(): OpenedDatabase {
+    return this.#databases.find((entry) => entry.file.name === MAIN_DATABASE)!;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'The storage is closed; open it again with openStorage.', {});
+  }
+
+  async #serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      this.#checkOpen();
+      return await operation();
+    } finally {
+      release();
+    }
   }
 }
 
-/** Opens the databases of a data directory, applies pending migrations and loads the face index. */
-export async function openStorage(options: StorageOptions): Promise<StorageManager> {
-  if (options === null || typeof options !== 'object') throw invalidArgument('openStorage expects an options object with dataDirectory.', {});
-  checkKeys(options, ['dataDirectory', 'faces', 'logger'], 'options');
-  if (typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
-    throw invalidArgument(`options.dataDirectory must be a folder path, got ${JSON.stringify(options.dataDirectory)}.`, { dataDirectory: options.dataDirectory });
-  }
-  if (options.faces !== undefined) checkKeys(options.faces, ['metric', 'models', 'personCacheSize'], 'options.faces');
-  const logger = options.logger ?? noopLogger;
+/**
+ * Opens the databases of a data directory, applies pending migrations (after a backup, when a
+ * database with data has any) and loads the face index. `options` is an options object or the path of
+ * a configuration file (see `loadConfigFile`).
+ */
+export async function openStorage(options: StorageOptions | string): Promise<StorageManager> {
+  return StorageManager.open(configFrom(options));
+}
 
-  const databasePath = join(options.dataDirectory, DATABASE_FILE);
-  const db = openDatabase(databasePath);
+/**
+ * Restores a backup without opening the live databases first, for when they are too damaged to open:
+ * verifies and stages the backup, swaps the files in, and checks that they open (migrations and face
+ * index included) before the previous files are discarded. No process may have the storage open.
+ */
+export async function restoreFromBackup(options: StorageOptions | string, backupPath: string, restoreOptions: RestoreOptions = {}): Promise<RestoreResult> {
+  const config = configFrom(options);
+  checkPath(backupPath);
+  checkKeys(checkObject(restoreOptions, 'restoreOptions'), ['keepPrevious'], 'restoreOptions');
+  const started = performance.now();
+
+  const prepared = await prepareRestore(backupPath, databaseLayout(config, STORES), config.logger);
+  const swapped = swapInRestoredFiles(prepared);
   try {
-    new Migrator(db, STORES, { logger }).up();
-    const faces = new FaceDatabase(db, { ...options.faces, logger });
-    logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, logger });
+    closeDatabases((await openStores(config, { preMigrationBackup: false })).databases);
   } catch (error) {
-    db.close();
-    throw error;
+    swapped.rollback();
+    throw new StorageError(ErrorCodes.RESTORE_FAILED, `The restored databases from ${prepared.folder} could not be opened (${(error as Error).message}); the previous files were put back.`, { cause: error, details: { path: prepared.folder } });
   }
+  const previousFiles = swapped.finish(restoreOptions.keepPrevious === true);
+  config.logger.info({ path: prepared.folder }, 'storage restored from backup');
+  return {
+    path: prepared.folder,
+    backupCreatedAt: prepared.manifest.createdAt,
+    databases: prepared.files.map((file) => file.database.name),
+    previousFiles,
+    durationMs: performance.now() - started,
+  };
+}
+
+function configFrom(options: StorageOptions | string): StorageConfig {
+  if (typeof options === 'string') return resolveStorageConfig(loadConfigFile(options));
+  return resolveStorageConfig(options);
+}
+
+/** Opens every database file of the layout, migrates each and builds the stores over them. */
+async function openStores(config: StorageConfig, options: { preMigrationBackup: boolean }): Promise<OpenedStorage> {
+  const databases: OpenedDatabase[] = [];
+  let current: DatabaseFile | undefined;
+  try {
+    const files = databaseLayout(config, STORES);
+    for (const file of files) {
+      current = file;
+      databases.push({ file, db: openDatabase(file.path, { durability: config.durability, wal: config.wal }) });
+    }
+
+    const migrators = databases.map(({ file, db }) => ({ file, db, migrator: new Migrator(db, file.stores, { logger: config.logger }) }));
+    const pending = migrators.flatMap(({ file, migrator }) => migrator.status().filter((status) => !status.applied).map((status) => ({ file, status })));
+    if (pending.length > 0 && !config.migrations.auto) {
+      const first = pending[0]!;
+      throw new MigrationError(ErrorCodes.MIGRATION_PENDING, `${first.file.path} needs ${pending.length} migration(s) (first: ${first.status.store} ${first.status.version}_${first.status.name}) and migrations.auto is false. Back up, then apply them with migrations.auto set to true.`, { details: { path: first.file.path, pending: pending.map((entry) => `${entry.status.store}/${entry.status.version}`) } });
+    }
+    const hasData = migrators.some(({ db }) => (db.prepare('SELECT count(*) AS count FROM schema_migrations').get() as { count: number }).count > 0);
+    if (pending.length > 0 && hasData && options.preMigrationBackup && config.migrations.backupFirst) {
+      const { backup, logger } = config;
+      const result = await createBackup(files, { directory: config.backupDirectory, reason: 'pre-migration', compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
+      logger.info({ path: result.path, pending: pending.length }, 'backed up before migrating');
+    }
+    for (const { file, migrator } of migrators) {
+      current = file;
+      migrator.up();
+    }
+
+    current = files.find((file) => file.stores.includes('faces'));
+    const dbOf = (store: string): SqliteDatabase => databases.find((entry) => entry.file.stores.includes(store))!.db;
+    const stores: Stores = {
+      faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger }),
+    };
+    return { databases, stores };
+  } catch (error) {
+    closeDatabases(databases);
+    throw openError(error, current?.path);
+  }
+}
+
+/** Names the file in an error raised while opening it, keeping the error's class and code. */
+function openError(error: unknown, path: string | undefined): unknown {
+  if (path === undefined) return error;
+  if (error instanceof PorchlightError) {
+    if (error.message.includes(path)) return error;
+    error.message = `${path}: ${error.message}`;
+    error.details.path ??= path;
+    return error;
+  }
+  if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('SQLITE_')) return databaseError(path, error);
+  return error;
+}
+
+function closeDatabases(databases: readonly OpenedDatabase[]): void {
+  for (const { db } of databases) {
+    if (db.open) db.close();
+  }
+}
+
+function checkObject<T>(value: T, name: string): T & object {
+  if (value === null || typeof value !== 'object') throw invalidArgument(`${name} must be an object, got ${String(value)}.`, { [name]: value });
+  return value as T & object;
+}
+
+function checkPath(path: unknown): void {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`The backup path must be a non-empty string, got ${JSON.stringify(path)}.`, { path });
 }

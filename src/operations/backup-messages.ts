@@ -1,0 +1,74 @@
+/**
+ * Messages between the main thread and the backup worker, which copies, compresses, hashes and
+ * checks database files on its own SQLite connection so the main event loop stays free.
+ */
+
+/** Copies a live database with SQLite's online backup API, then compresses and hashes the copy. */
+export interface SnapshotTask {
+  kind: 'snapshot';
+  sourcePath: string;
+  /** Where the uncompressed copy is written; deleted after compression unless it is the output. */
+  copyPath: string;
+  /** The compressed output, or undefined to keep the uncompressed copy as the output. */
+  gzipPath: string | undefined;
+  compressionLevel: number;
+}
+
+export interface SnapshotResult {
+  kind: 'snapshot';
+  /** Size and SHA-256 (hex) of the uncompressed database copy. */
+  bytes: number;
+  sha256: string;
+  /** Size and SHA-256 of the file stored in the backup (equal to the above without compression). */
+  fileBytes: number;
+  fileSha256: string;
+  pageSize: number;
+  pageCount: number;
+  /** Highest applied migration per store, read from the copy. */
+  schemaVersions: Record<string, number>;
+  copyMs: number;
+  compressMs: number;
+}
+
+/** Checks one stored backup file: its hash, its decompressed hash and SQLite's integrity check. */
+export interface VerifyTask {
+  kind: 'verify';
+  filePath: string;
+  gzip: boolean;
+  /** Where the decompressed database is written; the caller removes or keeps it. */
+  extractPath: string;
+}
+
+export interface VerifyResult {
+  kind: 'verify';
+  fileBytes: number;
+  fileSha256: string;
+  /** Undefined when decompression failed; `problem` says why. */
+  bytes: number | undefined;
+  sha256: string | undefined;
+  /** `ok`, or the first lines that `PRAGMA integrity_check` reported. */
+  integrity: string | undefined;
+  schemaVersions: Record<string, number> | undefined;
+  problem: string | undefined;
+}
+
+/** Runs `PRAGMA quick_check` on a live database through a connection of its own. */
+export interface QuickCheckTask {
+  kind: 'quickCheck';
+  path: string;
+}
+
+export interface QuickCheckResult {
+  kind: 'quickCheck';
+  /** `ok`, or the first problems reported. */
+  result: string;
+  durationMs: number;
+}
+
+export type BackupTask = SnapshotTask | VerifyTask | QuickCheckTask;
+export type BackupTaskResult = SnapshotResult | VerifyResult | QuickCheckResult;
+
+/** What the worker posts back: a result, or the error message and SQLite code of a failure. */
+export type WorkerReply =
+  | { ok: true; result: BackupTaskResult }
+  | { ok: false; message: string; code: string | undefined };

@@ -1,0 +1,143 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { DIRECTORY_MODE, FILE_MODE, fileSize } from '../db/open-database.js';
+import { ErrorCodes, StorageError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, BACKUP_PREFIX, MANIFEST_FILE, porchlightVersion, type BackupManifest, type BackupReason, type ManifestDatabase } from './backup-manifest.js';
+import type { DatabaseFile } from './database-layout.js';
+import { freeDiskBytes } from './disk-space.js';
+import { rotateBackups } from './rotate-backups.js';
+import { runBackupTask } from './run-backup-task.js';
+import type { Compression } from './storage-config.js';
+
+export interface CreateBackupOptions {
+  directory: string;
+  reason: BackupReason;
+  compression: Compression;
+  compressionLevel: number;
+  /** Backups kept in `directory` after this one. */
+  keep: number;
+  logger: Logger;
+}
+
+export interface BackupResult {
+  /** The backup folder. */
+  path: string;
+  manifest: BackupManifest;
+  durationMs: number;
+  /** Sum of the stored files' sizes. */
+  bytes: number;
+  /** Longest event-loop delay of this thread while the backup ran, in milliseconds. */
+  maxEventLoopDelayMs: number;
+  /** Older backups deleted by rotation. */
+  removed: string[];
+}
+
+/**
+ * Takes a consistent copy of every database with SQLite's online backup API while writes continue,
+ * compresses and hashes it in a worker thread, and writes the files and `manifest.json` into a
+ * temporary folder that is renamed to `porchlight-backup-<UTC time>` only when complete. Then deletes
+ * the backups beyond `keep`. A failure removes the temporary folder and throws BACKUP_FAILED.
+ */
+export async function createBackup(databases: readonly DatabaseFile[], options: CreateBackupOptions): Promise<BackupResult> {
+  const started = performance.now();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const directory = resolve(options.directory);
+  const createdAt = new Date();
+  const name = uniqueName(directory, `${BACKUP_PREFIX}${createdAt.toISOString().replace(/:/g, '-')}`);
+  const temporary = join(directory, `.${name}.partial-${process.pid}`);
+  options.logger.info({ directory, reason: options.reason }, 'backup starting');
+
+  try {
+    checkFreeSpace(databases, directory);
+    mkdirSync(directory, { recursive: true, mode: DIRECTORY_MODE });
+    mkdirSync(temporary, { mode: DIRECTORY_MODE });
+
+    const entries: ManifestDatabase[] = [];
+    for (const database of databases) {
+      const file = options.compression === 'gzip' ? `${database.name}.db.gz` : `${database.name}.db`;
+      const result = await runBackupTask({
+        kind: 'snapshot',
+        sourcePath: database.path,
+        copyPath: join(temporary, `${database.name}.db`),
+        gzipPath: options.compression === 'gzip' ? join(temporary, file) : undefined,
+        compressionLevel: options.compressionLevel,
+      });
+      entries.push({
+        name: database.name,
+        stores: [...database.stores],
+        file,
+        bytes: result.bytes,
+        sha256: result.sha256,
+        fileBytes: result.fileBytes,
+        fileSha256: result.fileSha256,
+        pageSize: result.pageSize,
+        pageCount: result.pageCount,
+        schemaVersions: result.schemaVersions,
+      });
+      options.logger.debug({ database: database.name, bytes: result.bytes, fileBytes: result.fileBytes, copyMs: result.copyMs, compressMs: result.compressMs }, 'database backed up');
+    }
+
+    const manifest: BackupManifest = {
+      format: BACKUP_FORMAT,
+      formatVersion: BACKUP_FORMAT_VERSION,
+      createdAt: createdAt.toISOString(),
+      porchlightVersion: porchlightVersion(),
+      reason: options.reason,
+      compression: options.compression,
+      databases: entries,
+    };
+    await writeFile(join(temporary, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: FILE_MODE, flush: true });
+    await syncDirectory(temporary);
+    const path = join(directory, name);
+    await rename(temporary, path);
+    await syncDirectory(directory);
+
+    const removed = await rotateBackups(directory, options.keep, options.logger);
+    delay.disable();
+    const result: BackupResult = {
+      path,
+      manifest,
+      durationMs: performance.now() - started,
+      bytes: entries.reduce((sum, entry) => sum + entry.fileBytes, 0),
+      maxEventLoopDelayMs: delay.max / 1e6,
+      removed,
+    };
+    options.logger.info({ path, reason: options.reason, bytes: result.bytes, durationMs: result.durationMs, maxEventLoopDelayMs: result.maxEventLoopDelayMs, removed: removed.length }, 'backup written');
+    return result;
+  } catch (error) {
+    delay.disable();
+    await rm(temporary, { recursive: true, force: true });
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(ErrorCodes.BACKUP_FAILED, `Backup into ${directory} failed: ${(error as Error).message}. Nothing was kept of it; check the folder's permissions and free space, then retry.`, { cause: error, details: { directory } });
+  }
+}
+
+/** Rejects a backup that cannot fit: the uncompressed copies of every database and WAL must fit. */
+function checkFreeSpace(databases: readonly DatabaseFile[], directory: string): void {
+  const needed = databases.reduce((sum, database) => sum + fileSize(database.path) + fileSize(`${database.path}-wal`), 0);
+  const free = freeDiskBytes(directory);
+  if (free < needed) {
+    throw new StorageError(ErrorCodes.INSUFFICIENT_DISK_SPACE, `A backup needs up to ${needed} bytes in ${directory} for the uncompressed copies, but only ${free} bytes are free. Free space there, or back up to another folder with { destination }.`, { details: { directory, needed, free } });
+  }
+}
+
+function uniqueName(directory: string, base: string): string {
+  let name = base;
+  for (let suffix = 1; existsSync(join(directory, name)); suffix++) name = `${base}-${suffix}`;
+  return name;
+}
+
+/** Makes a rename or a new file in `folder` durable. */
+async function syncDirectory(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
