@@ -9,8 +9,13 @@ export interface CommandContext {
   dataDirectory: string;
   stdout: Writable;
   stderr: Writable;
-  /** Opens the storage of `dataDirectory`; the runner closes it when the command ends. */
+  /**
+   * Opens the storage of `dataDirectory` with the configuration file's settings, without scheduled
+   * backups or cleanups; the runner closes it when the command ends.
+   */
   openStorage(options?: Omit<StorageOptions, 'dataDirectory'>): Promise<StorageManager>;
+  /** The options `openStorage` uses: the configuration file's (when there is one) with `dataDirectory` applied. */
+  storageOptions(): StorageOptions;
 }
 
 export interface CliCommand {

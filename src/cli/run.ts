@@ -1,19 +1,26 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 
 import { PorchlightError } from '../errors.js';
-import { openStorage, type StorageManager } from '../storage-manager.js';
+import { CONFIG_FILE_NAME, loadConfigFile } from '../operations/config-file.js';
+import { openStorage, type StorageManager, type StorageOptions } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
+import { initCommand } from './commands/init.js';
+import { backupCommand } from './commands/backup.js';
+import { restoreCommand } from './commands/restore.js';
+import { healthCommand } from './commands/health.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, initCommand, backupCommand, restoreCommand, healthCommand];
 
-const GLOBAL_USAGE = `Usage: porchlight [--data-dir DIR] COMMAND ...
+const GLOBAL_USAGE = `Usage: porchlight [--config FILE] [--data-dir DIR] COMMAND ...
 
 Options:
-  --data-dir DIR   folder of the databases (default ./data)
+  --config FILE    configuration file (default ./${CONFIG_FILE_NAME} when it exists)
+  --data-dir DIR   folder of the databases (default: the configuration's, else ./data)
   --help           this text
 
 Commands:`;
@@ -30,7 +37,7 @@ export async function runCli(argv: string[], streams: RunStreams): Promise<numbe
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: false,
     });
@@ -43,19 +50,34 @@ export async function runCli(argv: string[], streams: RunStreams): Promise<numbe
     }
     if (command === undefined) throw new UsageError(`unknown command "${positionals[0]}"; run "porchlight --help" for the list`);
     if (typeof values['data-dir'] === 'boolean') throw new UsageError('--data-dir needs a folder path');
+    if (typeof values.config === 'boolean') throw new UsageError('--config needs a file path');
 
-    const dataDirectory = (values['data-dir'] as string | undefined) ?? './data';
-    const globalArgs = argv.slice(0, commandIndex).filter((arg) => arg !== '--data-dir' && arg !== values['data-dir']);
+    const globalArgs = argv.slice(0, commandIndex).filter((arg) => !['--data-dir', values['data-dir'], '--config', values.config].includes(arg));
     const unknownGlobal = globalArgs.find((arg) => arg.startsWith('-'));
-    if (unknownGlobal !== undefined) throw new UsageError(`unknown option ${unknownGlobal}; options before the command are --data-dir and --help`);
+    if (unknownGlobal !== undefined) throw new UsageError(`unknown option ${unknownGlobal}; options before the command are --config, --data-dir and --help`);
+
+    // init writes the configuration file, so it must not fail on a broken one.
+    const configPath = command.name === 'init' ? undefined : (values.config as string | undefined) ?? (existsSync(CONFIG_FILE_NAME) ? CONFIG_FILE_NAME : undefined);
+    const fileOptions: Partial<StorageOptions> = configPath === undefined ? {} : loadConfigFile(configPath);
+    const dataDirectory = (values['data-dir'] as string | undefined) ?? fileOptions.dataDirectory ?? './data';
+    const storageOptions = (): StorageOptions => ({ ...fileOptions, dataDirectory });
 
     return await command.run({
       args: argv.slice(commandIndex + 1),
       dataDirectory,
       stdout,
       stderr,
+      storageOptions,
       openStorage: async (options = {}) => {
-        const storage = await openStorage({ ...options, dataDirectory });
+        // A command runs for seconds, so the schedulers would only start work that close() then waits for.
+        const base = storageOptions();
+        const storage = await openStorage({
+          ...base,
+          ...options,
+          dataDirectory,
+          backup: { ...base.backup, ...options.backup, intervalMinutes: 0 },
+          cleanup: { ...base.cleanup, ...options.cleanup, intervalMinutes: 0 },
+        });
         opened.push(storage);
         return storage;
       },
