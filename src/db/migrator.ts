@@ -118,6 +118,10 @@ export class Migrator {
   }
 
   #apply(migration: Migration): boolean {
+    // Checked first without a lock: taking the write lock for every applied migration at each open
+    // would make other connections' read-then-write transactions fail with SQLITE_BUSY.
+    if (this.#db.prepare('SELECT 1 FROM schema_migrations WHERE store = ? AND version = ?').get(migration.store, migration.version) !== undefined) return false;
+
     const started = performance.now();
     const applyOnce = this.#db.transaction(() => {
       // Re-read inside the write lock: another process may have applied it while this one waited.

@@ -133,6 +133,8 @@ interface PreparedEncoding {
  * Persons and their face encodings: rows in SQLite, vectors also in one FaceIndex per model.
  * Writes commit to SQLite first; the index changes only after the commit, with its memory reserved
  * and every vector checked beforehand, so a failed write leaves both as they were.
+ * Write transactions begin IMMEDIATE: a deferred one that reads first cannot wait for another
+ * connection's write lock and would fail with SQLITE_BUSY at once instead of using the busy timeout.
  */
 export class FaceDatabase {
   readonly #db: SqliteDatabase;
@@ -179,7 +181,7 @@ export class FaceDatabase {
   addPerson(person: NewPerson): Person {
     checkNewPerson(person);
     const now = Date.now();
-    this.#db.transaction(() => this.#insertPerson(person, now))();
+    this.#db.transaction(() => this.#insertPerson(person, now)).immediate();
     return this.getPerson(person.id)!;
   }
 
@@ -215,7 +217,7 @@ export class FaceDatabase {
     this.#db.transaction(() => {
       this.#db.prepare('UPDATE persons SET name = ?, list = ?, reason = ?, metadata = ?, updated_at = ? WHERE id = ?')
         .run(next.name, next.list, next.reason, JSON.stringify(next.metadata), Date.now(), id);
-    })();
+    }).immediate();
 
     this.#personCache.delete(id);
     const slot = this.#slotByPerson.get(id);
@@ -233,7 +235,7 @@ export class FaceDatabase {
       const result = this.#db.prepare('DELETE FROM persons WHERE id = ?').run(id);
       if (result.changes === 0) throw new NotFoundError(`Person ${JSON.stringify(id)} does not exist.`, { details: { personId: id } });
       return rows;
-    })();
+    }).immediate();
 
     for (const encoding of encodings) this.#indexes.get(encoding.model)?.remove(encoding.id);
     this.#releaseSlot(id);
@@ -254,7 +256,7 @@ export class FaceDatabase {
       const inserted = this.#insertEncoding(personId, encoding, Date.now());
       index.reserve(1);
       return { id: inserted, list: person.list };
-    })();
+    }).immediate();
 
     this.#indexes.set(model, index);
     this.#storedMetrics.set(model, index.metric);
@@ -271,7 +273,7 @@ export class FaceDatabase {
       if (found === undefined) throw new NotFoundError(`Encoding ${encodingId} does not exist.`, { details: { encodingId } });
       this.#db.prepare('DELETE FROM encodings WHERE id = ?').run(encodingId);
       return found;
-    })();
+    }).immediate();
     this.#indexes.get(row.model)?.remove(encodingId);
   }
 
@@ -329,7 +331,7 @@ export class FaceDatabase {
       });
       index?.reserve(total);
       return { personsAdded, added };
-    })();
+    }).immediate();
 
     if (index !== undefined) {
       this.#indexes.set(model, index);
