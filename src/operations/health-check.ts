@@ -143,7 +143,7 @@ async function checkDatabase(file: DatabaseFile, db: SqliteDatabase): Promise<Da
         store,
         version: Math.max(0, ...own.filter((status) => status.applied).map((status) => status.version)),
         latestVersion: own.length,
-        pending: own.filter((status) => !status.applied).map((status) => `${status.version}_${status.name}`),
+        pending: own.filter((status) => !status.applied).map((status) => `${String(status.version).padStart(4, '0')}_${status.name}`),
       };
     });
   } catch (failure) {

@@ -1,5 +1,7 @@
 import type { Logger } from '../logger.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The outcome of a scheduled task's last run. */
 export interface ScheduledRun {
   /** ISO 8601, UTC. */
@@ -53,21 +55,23 @@ export class Scheduler {
     await this.#running;
   }
 
-  #arm(): void {
+  /** Sets the timer for the next run; `remainingMs` continues a delay longer than one timer allows. */
+  #arm(remainingMs?: number): void {
     if (this.#stopped) return;
-    const delay = Math.max(0, this.#options.nextDelayMs());
-    // setTimeout takes at most 2^31 - 1 ms; a longer delay re-arms when that one fires.
-    const capped = Math.min(delay, 2 ** 31 - 1);
+    const delay = remainingMs ?? Math.max(0, this.#options.nextDelayMs());
+    // setTimeout takes at most 2^31 - 1 ms; the rest of a longer delay is waited for by the next timer.
+    if (remainingMs === undefined) this.#options.logger.debug({ task: this.#options.name, delayMs: delay }, 'next run scheduled');
+    const step = Math.min(delay, MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
-      if (capped < delay) {
-        this.#arm();
+      if (step < delay) {
+        this.#arm(delay - step);
         return;
       }
       this.#running = this.#run().finally(() => {
         this.#running = undefined;
         this.#arm();
       });
-    }, capped);
+    }, step);
     this.#timer.unref();
   }
 
