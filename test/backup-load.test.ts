@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -52,7 +52,7 @@ describe('backup under write load', () => {
     expect(backup.maxEventLoopDelayMs).toBeGreaterThanOrEqual(0);
 
     const snapshot = join(folder.path, 'snapshot.db');
-    writeFileSync(snapshot, gunzipSync(readFileSync(join(backup.path, 'main.db.gz'))));
+    writeFileSync(snapshot, brotliDecompressSync(readFileSync(join(backup.path, 'main.db.br'))));
     const rows = tableRows(snapshot);
     const persons = rows.persons as { id: string; name: string }[];
     const present = new Set(persons.map((person) => person.id));

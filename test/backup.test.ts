@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib';
 
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -64,7 +64,7 @@ describe('backupAll', () => {
     expect(manifest.formatVersion).toBe(1);
     expect(manifest.porchlightVersion).toBe(packageVersion);
     expect(manifest.reason).toBe('manual');
-    expect(manifest.compression).toBe('gzip');
+    expect(manifest.compression).toBe('brotli');
     expect(Date.parse(manifest.createdAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(manifest.databases).toHaveLength(1);
 
@@ -75,7 +75,7 @@ describe('backupAll', () => {
     const stored = readFileSync(join(result.path, database!.file));
     expect(stored.length).toBe(database!.fileBytes);
     expect(sha256(stored)).toBe(database!.fileSha256);
-    const raw = gunzipSync(stored);
+    const raw = brotliDecompressSync(stored);
     expect(raw.length).toBe(database!.bytes);
     expect(sha256(raw)).toBe(database!.sha256);
     expect(database!.bytes).toBe(database!.pageSize * database!.pageCount);
@@ -84,7 +84,7 @@ describe('backupAll', () => {
   it('backup holds the same rows', async () => {
     const result = await storage.backupAll();
     const copy = join(folder.path, 'copy.db');
-    writeFileSync(copy, gunzipSync(readFileSync(join(result.path, 'main.db.gz'))));
+    writeFileSync(copy, brotliDecompressSync(readFileSync(join(result.path, 'main.db.br'))));
     expect(tableRows(copy)).toEqual(tableRows(storage.databasePath));
   });
 
@@ -105,6 +105,15 @@ describe('backupAll', () => {
     const result = await storage.backupAll();
     expect(readdirSync(result.path).sort()).toEqual(['main.db', 'manifest.json']);
     expect(sha256File(join(result.path, 'main.db'))).toBe(result.manifest.databases[0]!.sha256);
+    expect((await verifyBackup(result.path)).ok).toBe(true);
+  });
+
+  it('gzip backup verifies', async () => {
+    await storage.close();
+    storage = await openStorage(options(folder.path, { backup: { compression: 'gzip', compressionLevel: 6 } }));
+    const result = await storage.backupAll();
+    expect(readdirSync(result.path).sort()).toEqual(['main.db.gz', 'manifest.json']);
+    expect(sha256(gunzipSync(readFileSync(join(result.path, 'main.db.gz'))))).toBe(result.manifest.databases[0]!.sha256);
     expect((await verifyBackup(result.path)).ok).toBe(true);
   });
 
@@ -167,7 +176,7 @@ describe('verifyBackup', () => {
     const result = await verifyBackup(backupPath);
     expect(result.ok).toBe(true);
     expect(result.problems).toEqual([]);
-    expect(result.databases).toEqual([{ name: 'main', file: join(backupPath, 'main.db.gz'), fileChecksumOk: true, checksumOk: true, integrity: 'ok' }]);
+    expect(result.databases).toEqual([{ name: 'main', file: join(backupPath, 'main.db.br'), fileChecksumOk: true, checksumOk: true, integrity: 'ok' }]);
   });
 
   it('accepts the manifest path', async () => {
@@ -175,7 +184,7 @@ describe('verifyBackup', () => {
   });
 
   it('truncated file fails', async () => {
-    const file = join(backupPath, 'main.db.gz');
+    const file = join(backupPath, 'main.db.br');
     truncateSync(file, Math.floor(statSync(file).size / 2));
     const result = await verifyBackup(backupPath);
     expect(result.ok).toBe(false);
@@ -184,7 +193,7 @@ describe('verifyBackup', () => {
   });
 
   it('flipped byte fails', async () => {
-    const file = join(backupPath, 'main.db.gz');
+    const file = join(backupPath, 'main.db.br');
     const bytes = readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     writeFileSync(file, bytes);
@@ -224,7 +233,7 @@ describe('verifyBackup', () => {
   it('integrity failure detected', async () => {
     // A copy whose checksums are right but whose b-tree is damaged: an index's schema row removed.
     const damaged = join(folder.path, 'damaged.db');
-    writeFileSync(damaged, gunzipSync(readFileSync(join(backupPath, 'main.db.gz'))));
+    writeFileSync(damaged, brotliDecompressSync(readFileSync(join(backupPath, 'main.db.br'))));
     const db = new Database(damaged);
     db.unsafeMode(true);
     db.pragma('writable_schema = ON');
@@ -232,8 +241,8 @@ describe('verifyBackup', () => {
     db.pragma('writable_schema = OFF');
     db.close();
     const bytes = readFileSync(damaged);
-    const stored = gzipSync(bytes);
-    writeFileSync(join(backupPath, 'main.db.gz'), stored);
+    const stored = brotliCompressSync(bytes);
+    writeFileSync(join(backupPath, 'main.db.br'), stored);
     const manifest = readManifestFile(backupPath);
     Object.assign(manifest.databases[0]!, { bytes: bytes.length, sha256: sha256(bytes), fileBytes: stored.length, fileSha256: sha256(stored) });
     writeManifestFile(backupPath, manifest);
@@ -247,14 +256,14 @@ describe('verifyBackup', () => {
   it('newer schema fails', async () => {
     const manifest = readManifestFile(backupPath);
     const copy = join(folder.path, 'newer.db');
-    writeFileSync(copy, gunzipSync(readFileSync(join(backupPath, 'main.db.gz'))));
+    writeFileSync(copy, brotliDecompressSync(readFileSync(join(backupPath, 'main.db.br'))));
     const db = new Database(copy);
     db.prepare("INSERT INTO schema_migrations (store, version, name, checksum, applied_at) VALUES ('faces', 99, 'future', 'x', '2030-01-01')").run();
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     const bytes = readFileSync(copy);
-    const stored = gzipSync(bytes);
-    writeFileSync(join(backupPath, 'main.db.gz'), stored);
+    const stored = brotliCompressSync(bytes);
+    writeFileSync(join(backupPath, 'main.db.br'), stored);
     Object.assign(manifest.databases[0]!, { bytes: bytes.length, sha256: sha256(bytes), fileBytes: stored.length, fileSha256: sha256(stored) });
     writeManifestFile(backupPath, manifest);
 
@@ -284,7 +293,7 @@ describe('restoreFromBackup', () => {
     enroll(source, 'dave', 5, 4);
     await source.close();
     const copy = join(template.path, 'expected.db');
-    writeFileSync(copy, gunzipSync(readFileSync(join(backup.path, 'main.db.gz'))));
+    writeFileSync(copy, brotliDecompressSync(readFileSync(join(backup.path, 'main.db.br'))));
     backupRows = tableRows(copy);
     rmSync(copy);
   });
@@ -332,9 +341,9 @@ describe('restoreFromBackup', () => {
   });
 
   const damages: [string, (path: string) => void][] = [
-    ['truncated', (path) => truncateSync(join(path, 'main.db.gz'), 100)],
+    ['truncated', (path) => truncateSync(join(path, 'main.db.br'), 100)],
     ['corrupted', (path) => {
-      const file = join(path, 'main.db.gz');
+      const file = join(path, 'main.db.br');
       const bytes = readFileSync(file);
       bytes[bytes.length - 20]! ^= 0x55;
       writeFileSync(file, bytes);

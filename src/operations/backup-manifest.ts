@@ -75,7 +75,7 @@ function manifestProblem(value: unknown): string | undefined {
     return `formatVersion ${JSON.stringify(manifest.formatVersion)} is not supported by this Porchlight (it reads version ${BACKUP_FORMAT_VERSION}); restore it with the Porchlight version that wrote it`;
   }
   if (typeof manifest.createdAt !== 'string' || Number.isNaN(Date.parse(manifest.createdAt))) return 'createdAt is not an ISO 8601 time';
-  if (manifest.compression !== 'gzip' && manifest.compression !== 'none') return `compression ${JSON.stringify(manifest.compression)} is not "gzip" or "none"`;
+  if (!['brotli', 'gzip', 'none'].includes(manifest.compression as string)) return `compression ${JSON.stringify(manifest.compression)} is not "brotli", "gzip" or "none"`;
   if (!Array.isArray(manifest.databases) || manifest.databases.length === 0) return 'databases is not a non-empty list';
 
   const names = new Set<string>();

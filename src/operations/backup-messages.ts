@@ -1,3 +1,5 @@
+import type { Compression } from './storage-config.js';
+
 /**
  * Messages between the main thread and the backup worker, which copies, compresses, hashes and
  * checks database files on its own SQLite connection so the main event loop stays free.
@@ -9,8 +11,9 @@ export interface SnapshotTask {
   sourcePath: string;
   /** Where the uncompressed copy is written; deleted after compression unless it is the output. */
   copyPath: string;
-  /** The compressed output, or undefined to keep the uncompressed copy as the output. */
-  gzipPath: string | undefined;
+  /** The compressed output; unused without compression, when the copy itself is the output. */
+  outputPath: string;
+  compression: Compression;
   compressionLevel: number;
 }
 
@@ -27,6 +30,7 @@ export interface SnapshotResult {
   /** Highest applied migration per store, read from the copy. */
   schemaVersions: Record<string, number>;
   copyMs: number;
+  /** Compression and hashing; hashing alone without compression. */
   compressMs: number;
 }
 
@@ -34,7 +38,7 @@ export interface SnapshotResult {
 export interface VerifyTask {
   kind: 'verify';
   filePath: string;
-  gzip: boolean;
+  compression: Compression;
   /** Where the decompressed database is written; the caller removes or keeps it. */
   extractPath: string;
 }

@@ -5,7 +5,7 @@ import { open, rm } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createGunzip, createGzip } from 'node:zlib';
+import { constants, createBrotliCompress, createBrotliDecompress, createGunzip, createGzip } from 'node:zlib';
 
 import Database from 'better-sqlite3';
 
@@ -59,10 +59,10 @@ async function snapshot(task: SnapshotTask): Promise<SnapshotResult> {
   }
 
   started = performance.now();
-  if (task.gzipPath === undefined) {
+  if (task.compression === 'none') {
     await syncFile(task.copyPath);
     const { bytes, sha256 } = await hashFile(task.copyPath);
-    return { kind: 'snapshot', bytes, sha256, fileBytes: bytes, fileSha256: sha256, pageSize, pageCount, schemaVersions, copyMs, compressMs: 0 };
+    return { kind: 'snapshot', bytes, sha256, fileBytes: bytes, fileSha256: sha256, pageSize, pageCount, schemaVersions, copyMs, compressMs: performance.now() - started };
   }
 
   const raw = new HashingStream();
@@ -70,11 +70,11 @@ async function snapshot(task: SnapshotTask): Promise<SnapshotResult> {
   await pipeline(
     createReadStream(task.copyPath),
     raw,
-    createGzip({ level: task.compressionLevel }),
+    compressor(task.compression, task.compressionLevel, pageSize * pageCount),
     compressed,
-    createWriteStream(task.gzipPath, { mode: FILE_MODE }),
+    createWriteStream(task.outputPath, { mode: FILE_MODE }),
   );
-  await syncFile(task.gzipPath);
+  await syncFile(task.outputPath);
   await rm(task.copyPath);
   return {
     kind: 'snapshot',
@@ -96,8 +96,8 @@ async function verify(task: VerifyTask): Promise<VerifyResult> {
   const result: VerifyResult = { kind: 'verify', fileBytes: 0, fileSha256: '', bytes: undefined, sha256: undefined, integrity: undefined, schemaVersions: undefined, problem: undefined };
 
   try {
-    if (task.gzip) {
-      await pipeline(createReadStream(task.filePath), file, createGunzip(), raw, createWriteStream(task.extractPath, { mode: FILE_MODE }));
+    if (task.compression !== 'none') {
+      await pipeline(createReadStream(task.filePath), file, task.compression === 'gzip' ? createGunzip() : createBrotliDecompress(), raw, createWriteStream(task.extractPath, { mode: FILE_MODE }));
     } else {
       await pipeline(createReadStream(task.filePath), file, raw, createWriteStream(task.extractPath, { mode: FILE_MODE }));
     }
@@ -106,7 +106,7 @@ async function verify(task: VerifyTask): Promise<VerifyResult> {
     const whole = await hashFile(task.filePath);
     result.fileBytes = whole.bytes;
     result.fileSha256 = whole.sha256;
-    result.problem = `${task.gzip ? 'decompression' : 'copy'} failed: ${(error as Error).message}`;
+    result.problem = `${task.compression === 'none' ? 'copy' : 'decompression'} failed: ${(error as Error).message}`;
     return result;
   }
   result.fileBytes = file.bytes;
@@ -127,6 +127,11 @@ async function verify(task: VerifyTask): Promise<VerifyResult> {
     db?.close();
   }
   return result;
+}
+
+function compressor(compression: 'brotli' | 'gzip', level: number, sizeHint: number): Transform {
+  if (compression === 'gzip') return createGzip({ level });
+  return createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_SIZE_HINT]: sizeHint } });
 }
 
 function quickCheck(path: string): QuickCheckResult {

@@ -95,9 +95,10 @@ export const DEFAULT_CONFIG_TEXT = `// Porchlight configuration. JSON with comme
     "intervalMinutes": 1440,
     // Backups kept; older ones are deleted after each new one.
     "keep": 7,
-    // "gzip" or "none".
-    "compression": "gzip",
-    // gzip level from 1 (fastest) to 9 (smallest).
+    // "brotli", "gzip" or "none". Brotli at level 1 compresses event text as well as gzip does and is
+    // several times faster on face encodings, which barely compress (see bench/RESULTS.md).
+    "compression": "brotli",
+    // Codec level, fastest first: brotli 0 to 11, gzip 1 to 9.
     "compressionLevel": 1
   },
 

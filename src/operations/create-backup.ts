@@ -13,6 +13,8 @@ import { rotateBackups } from './rotate-backups.js';
 import { runBackupTask } from './run-backup-task.js';
 import type { Compression } from './storage-config.js';
 
+const FILE_SUFFIX: Readonly<Record<Compression, string>> = Object.freeze({ brotli: '.br', gzip: '.gz', none: '' });
+
 export interface CreateBackupOptions {
   directory: string;
   reason: BackupReason;
@@ -59,12 +61,13 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
 
     const entries: ManifestDatabase[] = [];
     for (const database of databases) {
-      const file = options.compression === 'gzip' ? `${database.name}.db.gz` : `${database.name}.db`;
+      const file = `${database.name}.db${FILE_SUFFIX[options.compression]}`;
       const result = await runBackupTask({
         kind: 'snapshot',
         sourcePath: database.path,
         copyPath: join(temporary, `${database.name}.db`),
-        gzipPath: options.compression === 'gzip' ? join(temporary, file) : undefined,
+        outputPath: join(temporary, file),
+        compression: options.compression,
         compressionLevel: options.compressionLevel,
       });
       entries.push({

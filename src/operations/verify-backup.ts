@@ -80,7 +80,7 @@ export async function checkBackup(folder: string, extractPathOf: (database: Mani
       continue;
     }
 
-    const result = await runBackupTask({ kind: 'verify', filePath, gzip: manifest.compression === 'gzip', extractPath: extractPathOf(database) });
+    const result = await runBackupTask({ kind: 'verify', filePath, compression: manifest.compression, extractPath: extractPathOf(database) });
     verified.fileChecksumOk = result.fileBytes === database.fileBytes && result.fileSha256 === database.fileSha256;
     if (!verified.fileChecksumOk) {
       problems.push(`${filePath} has ${result.fileBytes} bytes with SHA-256 ${result.fileSha256}, but the manifest records ${database.fileBytes} bytes with SHA-256 ${database.fileSha256}: the file is truncated or altered.`);

@@ -1,0 +1,32 @@
+// Child process of the operations benchmark: opens a storage as a service would and, for the given
+// number of seconds, runs one face search and one query a second while sampling its resident memory.
+// Prints one JSON line with the figures.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { openStorage } from '../src/storage-manager.js';
+
+const [dataDirectory, secondsArgument] = process.argv.slice(2);
+const seconds = Number(secondsArgument);
+const storage = await openStorage({ dataDirectory: dataDirectory!, cleanup: { intervalMinutes: 0 } });
+
+let maxRssBytes = process.memoryUsage.rss();
+const sampler = setInterval(() => {
+  maxRssBytes = Math.max(maxRssBytes, process.memoryUsage.rss());
+}, 100);
+
+const probe = new Float32Array(128).fill(0.02);
+let searches = 0;
+let queries = 0;
+for (let second = 0; second < seconds; second++) {
+  await storage.faces.searchFaces(probe, { k: 3, threshold: 10 });
+  searches += 1;
+  storage.faces.getPerson(`person-${second}`);
+  queries += 1;
+  await sleep(1000);
+}
+
+clearInterval(sampler);
+const finalRssBytes = process.memoryUsage.rss();
+const heapUsedBytes = process.memoryUsage().heapUsed;
+await storage.close();
+process.stdout.write(`${JSON.stringify({ maxRssBytes: Math.max(maxRssBytes, finalRssBytes), finalRssBytes, heapUsedBytes, searches, queries })}\n`);
