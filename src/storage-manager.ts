@@ -21,7 +21,7 @@ export const STORES = Object.freeze(['faces'] as const);
 
 /** Milliseconds after open before the first scheduled backup, when one is due. */
 const SCHEDULE_START_DELAY_MS = 60_000;
-/** Longest wait before a failed scheduled backup is tried again. */
+/** Maximum wait before a failed scheduled backup is tried again. */
 const BACKUP_RETRY_MS = 15 * 60_000;
 
 /** An open connection to one database file of the layout. */
@@ -111,7 +111,7 @@ export class StorageManager {
     return this.config.dataDirectory;
   }
 
-  /** Path of the main database, which holds the faces store and every store without a file of its own. */
+  /** Path of the main database, which contains the faces store and every store without a file of its own. */
   get databasePath(): string {
     return this.#main().file.path;
   }
@@ -132,8 +132,8 @@ export class StorageManager {
 
   /**
    * Writes a consistent, compressed copy of every database and a manifest with their SHA-256 into a
-   * new backup folder, while reads and writes go on; then deletes the oldest backups beyond
-   * `backup.keep`. The copying and compression run in a worker thread.
+   * new backup folder while reads and writes go on. Then the oldest backups beyond `backup.keep` are
+   * deleted. The copying and compression run in a worker thread.
    */
   async backupAll(options: BackupAllOptions = {}): Promise<BackupResult> {
     this.#checkOpen();
@@ -151,7 +151,7 @@ export class StorageManager {
     return verifyBackupFolder(path);
   }
 
-  /** The backups in the configured backup directory, newest first. */
+  /** Lists the backups in the configured backup directory, newest first. */
   listBackups(): BackupEntry[] {
     return listBackups(this.config.backupDirectory);
   }
@@ -160,7 +160,7 @@ export class StorageManager {
    * Replaces every database with the copy in a backup and rebuilds the stores, including the face
    * index. The backup is verified and decompressed next to the live files before anything live is
    * touched, so a bad backup or a full disk throws and changes nothing. Then the connections are
-   * closed, each live file is swapped for its copy by an atomic rename, and the copies are opened;
+   * closed and each live file is swapped for its copy by an atomic rename. The copies are opened, and
    * if that fails, the previous files are put back. The live files are never read, so this works when
    * they are corrupt. Other processes must close the storage first.
    */

@@ -9,7 +9,7 @@ import type { Compression } from './storage-config.js';
 export interface SnapshotTask {
   kind: 'snapshot';
   sourcePath: string;
-  /** Where the uncompressed copy is written; deleted after compression unless it is the output. */
+  /** Path of the uncompressed copy, deleted after compression unless it is the output. */
   copyPath: string;
   /** The compressed output; unused without compression, when the copy itself is the output. */
   outputPath: string;
@@ -39,7 +39,7 @@ export interface VerifyTask {
   kind: 'verify';
   filePath: string;
   compression: Compression;
-  /** Where the decompressed database is written; the caller removes or keeps it. */
+  /** Path of the decompressed database, which the caller removes or keeps. */
   extractPath: string;
 }
 
@@ -47,7 +47,7 @@ export interface VerifyResult {
   kind: 'verify';
   fileBytes: number;
   fileSha256: string;
-  /** Undefined when decompression failed; `problem` says why. */
+  /** Undefined when decompression failed, with the reason in `problem`. */
   bytes: number | undefined;
   sha256: string | undefined;
   /** `ok`, or the first lines that `PRAGMA integrity_check` reported. */
@@ -72,7 +72,7 @@ export interface QuickCheckResult {
 export type BackupTask = SnapshotTask | VerifyTask | QuickCheckTask;
 export type BackupTaskResult = SnapshotResult | VerifyResult | QuickCheckResult;
 
-/** What the worker posts back: a result, or the error message and SQLite code of a failure. */
+/** The worker's reply: a result, or the error message and SQLite code of a failure. */
 export type WorkerReply =
   | { ok: true; result: BackupTaskResult }
   | { ok: false; message: string; code: string | undefined };

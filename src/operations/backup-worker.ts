@@ -37,7 +37,7 @@ async function snapshot(task: SnapshotTask): Promise<SnapshotResult> {
   const source = new Database(task.sourcePath, { fileMustExist: true });
   try {
     source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    // The first step only learns the page count; returning a huge step size makes the second step copy
+    // The first step only reads the page count. Returning a huge step size makes the second step copy
     // every page under one read transaction, so the copy is one consistent snapshot. In WAL mode that
     // read transaction does not block writers, and in this worker it does not block the main thread.
     await source.backup(task.copyPath, { progress: () => 0x7fffffff });

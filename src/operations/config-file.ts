@@ -57,7 +57,7 @@ export const DEFAULT_CONFIG_TEXT = `// Porchlight configuration. JSON with comme
   // Folder of backups. Default: <dataDirectory>/backups. Put it on another disk to survive a disk failure.
   // "backupDirectory": "/mnt/usb/porchlight-backups",
 
-  // SQLite write-ahead logging: readers never block the writer. Turn it off only on a file system
+  // SQLite write-ahead logging, so readers and the writer do not wait for each other. Turn it off only on a file system
   // without shared memory support (a network share); then readers and the writer wait for each other.
   "wal": true,
 
@@ -85,7 +85,7 @@ export const DEFAULT_CONFIG_TEXT = `// Porchlight configuration. JSON with comme
   "migrations": {
     // Apply pending schema migrations when the storage opens. When false, opening fails while one is pending.
     "auto": true,
-    // Back up a database that holds data before migrating it.
+    // Back up the databases before migrating one that already contains data.
     "backupFirst": true
   },
 

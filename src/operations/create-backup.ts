@@ -32,7 +32,7 @@ export interface BackupResult {
   durationMs: number;
   /** Sum of the stored files' sizes. */
   bytes: number;
-  /** Longest event-loop delay of this thread while the backup ran, in milliseconds. */
+  /** Maximum event-loop delay of this thread while the backup ran, in milliseconds. */
   maxEventLoopDelayMs: number;
   /** Older backups deleted by rotation. */
   removed: string[];
@@ -40,9 +40,9 @@ export interface BackupResult {
 
 /**
  * Takes a consistent copy of every database with SQLite's online backup API while writes continue,
- * compresses and hashes it in a worker thread, and writes the files and `manifest.json` into a
- * temporary folder that is renamed to `porchlight-backup-<UTC time>` only when complete. Then deletes
- * the backups beyond `keep`. A failure removes the temporary folder and throws BACKUP_FAILED.
+ * and compresses and hashes it in a worker thread. The files and `manifest.json` go into a temporary
+ * folder that is renamed to `porchlight-backup-<UTC time>` only when complete. Then the backups beyond
+ * `keep` are deleted. A failure removes the temporary folder and throws BACKUP_FAILED.
  */
 export async function createBackup(databases: readonly DatabaseFile[], options: CreateBackupOptions): Promise<BackupResult> {
   const started = performance.now();

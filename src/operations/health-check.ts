@@ -27,7 +27,7 @@ export interface DatabaseHealth {
   stores: string[];
   /** The storage's own connection could read the schema. */
   reachable: boolean;
-  /** Why the database is not reachable. */
+  /** Reason the database is not reachable. */
   error: string | undefined;
   /** `ok`, or the problems `PRAGMA quick_check` reported (through a separate connection). */
   quickCheck: string;

@@ -86,7 +86,7 @@ export interface SwappedFiles {
  * Puts the staged files in place of the live ones. The connections to the live files must be closed.
  * Each live file is first hard-linked (or, where links are not supported, moved) into the staging
  * folder with its -wal, -shm and -journal files, then replaced by the staged copy with one atomic
- * rename, so at every moment the live path holds either the old or the restored database.
+ * rename, so at every moment the live path contains either the old or the restored database.
  */
 export function swapInRestoredFiles(prepared: PreparedRestore): SwappedFiles {
   const done: { file: StagedFile; aside: string; hadLive: boolean; sideFiles: string[] }[] = [];

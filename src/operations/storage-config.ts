@@ -55,7 +55,7 @@ export interface StorageOptions {
   migrations?: {
     /** Apply pending migrations at open. Default true; when false, open fails while a migration is pending. */
     auto?: boolean;
-    /** Back up a database that holds data before migrating it. Default true. */
+    /** Back up the databases before migrating one that already contains data. Default true. */
     backupFirst?: boolean;
   };
   backup?: {
@@ -137,7 +137,7 @@ const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   faces: ['metric', 'models', 'personCacheSize'],
 };
 
-/** Where a configuration came from, for messages and for resolving relative paths. */
+/** Origin of a configuration, for messages and for resolving relative paths. */
 export interface ConfigSource {
   /** Prefix of key names in messages: `options.` for an object, `FILE: ` for a file. */
   label: string;
@@ -294,7 +294,7 @@ export class ConfigChecker {
     return value;
   }
 
-  /** A retention in days: a positive number, or null for forever. */
+  /** Checks a retention in days: a positive number, or null for forever. */
   days(value: unknown, key: string): number | null {
     if (value === null) return null;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 36_500) {
@@ -311,7 +311,7 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-/** The allowed key within edit distance 2 of a misspelled one, if there is exactly one best. */
+/** Returns the allowed key nearest to a misspelled one (the first on a tie), if one is within edit distance 2. */
 function closest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;

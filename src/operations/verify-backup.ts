@@ -11,7 +11,7 @@ import { runBackupTask } from './run-backup-task.js';
 
 const STORE_NAME = /^[a-z0-9_]+$/;
 
-/** What was checked of one database file of a backup. */
+/** Outcome of the checks on one database file of a backup. */
 export interface VerifiedDatabase {
   name: string;
   file: string;
@@ -40,8 +40,8 @@ export interface VerifyBackupOptions {
 
 /**
  * Checks a backup folder (or its manifest.json): the manifest's fields, each stored file's size and
- * SHA-256, the decompressed database's size and SHA-256, `PRAGMA integrity_check` on it, and that its
- * schema versions are ones this Porchlight knows. Failed checks are returned in `problems`, not
+ * SHA-256, the decompressed database's size and SHA-256, `PRAGMA integrity_check` on it, and that this
+ * Porchlight has migrations for its schema versions. Failed checks are returned in `problems`, not
  * thrown; a path that does not exist throws NOT_FOUND.
  */
 export async function verifyBackup(path: string, options: VerifyBackupOptions = {}): Promise<VerifyBackupResult> {
@@ -54,7 +54,7 @@ export async function verifyBackup(path: string, options: VerifyBackupOptions = 
   }
 }
 
-/** The backup folder named by `path`, which may also be its manifest.json. */
+/** Returns the backup folder named by `path`, which may also be its manifest.json. */
 export function backupFolder(path: string): string {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new NotFoundError(`Backup ${absolute} does not exist; list backups with "porchlight backup list".`, { details: { path: absolute } });
