@@ -67,7 +67,8 @@ export interface RestoreResult {
  * store) again from this object: the stores are rebuilt over the restored files.
  */
 export class StorageManager {
-  readonly config: StorageConfig;
+  /** The configuration in force, with defaults applied; `config` is the name of the configuration store. */
+  readonly settings: StorageConfig;
 
   #databases: OpenedDatabase[];
   #stores: Stores;
@@ -78,7 +79,7 @@ export class StorageManager {
   readonly #cleanupScheduler: Scheduler;
 
   private constructor(config: StorageConfig, opened: OpenedStorage) {
-    this.config = config;
+    this.settings = config;
     this.#databases = opened.databases;
     this.#stores = opened.stores;
     this.#backupScheduler = new Scheduler({
@@ -108,7 +109,7 @@ export class StorageManager {
   }
 
   get dataDirectory(): string {
-    return this.config.dataDirectory;
+    return this.settings.dataDirectory;
   }
 
   /** Path of the main database, which contains the faces store and every store without a file of its own. */
@@ -141,7 +142,7 @@ export class StorageManager {
     if (options.destination !== undefined && (typeof options.destination !== 'string' || options.destination.length === 0)) {
       throw invalidArgument(`options.destination must be a folder path, got ${JSON.stringify(options.destination)}.`, { destination: options.destination });
     }
-    return this.#serialized(() => this.#backup(options.destination ?? this.config.backupDirectory, 'manual'));
+    return this.#serialized(() => this.#backup(options.destination ?? this.settings.backupDirectory, 'manual'));
   }
 
   /** Checks a backup without touching the live databases (see the exported `verifyBackup`). */
@@ -153,7 +154,7 @@ export class StorageManager {
 
   /** Lists the backups in the configured backup directory, newest first. */
   listBackups(): BackupEntry[] {
-    return listBackups(this.config.backupDirectory);
+    return listBackups(this.settings.backupDirectory);
   }
 
   /**
@@ -178,15 +179,15 @@ export class StorageManager {
    */
   async cleanupOldData(policy: CleanupPolicy = {}): Promise<CleanupResult> {
     this.#checkOpen();
-    const effective = effectivePolicy(checkObject(policy, 'policy'), this.config);
-    return this.#serialized(() => runCleanup({ config: this.config, databases: this.#databases, policy: effective, logger: this.config.logger }));
+    const effective = effectivePolicy(checkObject(policy, 'policy'), this.settings);
+    return this.#serialized(() => runCleanup({ config: this.settings, databases: this.#databases, policy: effective, logger: this.settings.logger }));
   }
 
   /** Checks every database, the face index and the backups; see `HealthReport`. */
   async healthCheck(): Promise<HealthReport> {
     this.#checkOpen();
     return this.#serialized(() => checkHealth({
-      config: this.config,
+      config: this.settings,
       databases: this.#databases,
       faces: this.#stores.faces,
       lastScheduledBackup: this.#backupScheduler.lastRun,
@@ -200,17 +201,17 @@ export class StorageManager {
     await this.#stopSchedulers();
     await this.#queue;
     closeDatabases(this.#databases);
-    this.config.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    this.settings.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
   }
 
   async #backup(directory: string, reason: 'manual' | 'scheduled'): Promise<BackupResult> {
-    const { backup, logger } = this.config;
+    const { backup, logger } = this.settings;
     return createBackup(this.#databases.map((entry) => entry.file), { directory, reason, compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
   }
 
   async #restore(path: string, options: RestoreOptions): Promise<RestoreResult> {
     const started = performance.now();
-    const { logger } = this.config;
+    const { logger } = this.settings;
     const prepared = await prepareRestore(path, this.#databases.map((entry) => entry.file), logger);
 
     await this.#stopSchedulers();
@@ -225,7 +226,7 @@ export class StorageManager {
 
     let opened: OpenedStorage;
     try {
-      opened = await openStores(this.config, { preMigrationBackup: false });
+      opened = await openStores(this.settings, { preMigrationBackup: false });
     } catch (error) {
       swapped.rollback();
       await this.#reopenAfterFailedRestore(error);
@@ -250,28 +251,28 @@ export class StorageManager {
   /** Reopens the previous files after a failed restore; when even that fails the storage stays closed. */
   async #reopenAfterFailedRestore(cause: unknown): Promise<void> {
     try {
-      const reopened = await openStores(this.config, { preMigrationBackup: false });
+      const reopened = await openStores(this.settings, { preMigrationBackup: false });
       this.#databases = reopened.databases;
       this.#stores = reopened.stores;
       this.#startSchedulers();
     } catch (error) {
       this.#closed = true;
-      this.config.logger.error({ err: error, restoreError: cause }, 'restore failed and the previous databases cannot be opened either; the storage is closed');
+      this.settings.logger.error({ err: error, restoreError: cause }, 'restore failed and the previous databases cannot be opened either; the storage is closed');
     }
   }
 
   #nextBackupDelay(): number {
-    const intervalMs = this.config.backup.intervalMinutes * 60_000;
+    const intervalMs = this.settings.backup.intervalMinutes * 60_000;
     const lastRun = this.#backupScheduler.lastRun;
     if (lastRun !== undefined && !lastRun.ok) return Math.max(SCHEDULE_START_DELAY_MS, Math.min(intervalMs, BACKUP_RETRY_MS));
-    const newest = listBackups(this.config.backupDirectory).find((entry) => entry.manifest !== undefined);
+    const newest = listBackups(this.settings.backupDirectory).find((entry) => entry.manifest !== undefined);
     const dueAt = newest === undefined ? Date.now() : Date.parse(newest.createdAt!) + intervalMs;
     return Math.max(SCHEDULE_START_DELAY_MS, dueAt - Date.now());
   }
 
   #startSchedulers(): void {
-    if (this.config.backup.intervalMinutes > 0) this.#backupScheduler.start();
-    if (this.config.cleanup.intervalMinutes > 0) this.#cleanupScheduler.start();
+    if (this.settings.backup.intervalMinutes > 0) this.#backupScheduler.start();
+    if (this.settings.cleanup.intervalMinutes > 0) this.#cleanupScheduler.start();
   }
 
   async #stopSchedulers(): Promise<void> {

@@ -133,7 +133,7 @@ describe('backupAll', () => {
   });
 
   it('rotation removes dead partials only', async () => {
-    const directory = storage.config.backupDirectory;
+    const directory = storage.settings.backupDirectory;
     mkdirSync(directory, { recursive: true });
     // PID 2^22 + 1 is above Linux's pid_max limit, so no process can have it.
     const dead = join(directory, '.porchlight-backup-2020-01-01T00-00-00.000Z.partial-4194305');
