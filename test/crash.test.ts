@@ -10,7 +10,7 @@ import { ENCODINGS_PER_PERSON, personIds, sequenceOf, vectorFor } from './fixtur
 import { randomGenerator, temporaryDirectory } from './helpers/reference.js';
 
 const WRITER = new URL('./fixtures/crash-writer.mjs', import.meta.url).pathname;
-const KILLS = 24;
+const KILLS = 20;
 
 interface Round {
   acknowledged: number[];

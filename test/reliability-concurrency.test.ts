@@ -13,7 +13,7 @@ import { temporaryDirectory } from './helpers/reference.js';
 const WORKERS = 4;
 const READERS_PER_WORKER = 10;
 const READERS_IN_PROCESS = 10;
-const READ_MS = 2500;
+const READ_MS = 1500;
 
 interface ReaderReport {
   reads: number;
