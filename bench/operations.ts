@@ -84,6 +84,8 @@ async function longestPause<T>(storage: StorageManager, work: () => Promise<T>):
   }, 1);
   try {
     const result = await work();
+    // A block that lasts until the work resolves is seen by no tick, so the time since the last one counts too.
+    maxPauseMs = Math.max(maxPauseMs, performance.now() - last - 1);
     return { result, maxPauseMs, searches };
   } finally {
     clearInterval(ticker);
@@ -181,7 +183,7 @@ export async function run(): Promise<void> {
       ['restoreFromBackup (verify, swap, reopen, index load)', (restore.result.durationMs / 1000).toFixed(2), '', '', '', restore.maxPauseMs.toFixed(1)],
       ['idle, same probe (3 s)', '', '', '', '', idle.maxPauseMs.toFixed(1)],
     ])}\n\n`);
-    process.stdout.write(`Event-loop pause: a 1 ms timer on the main thread, which also ran a face search every 5 ticks, measured how late each tick fired. The default backup also reported max ${backup.backup.maxEventLoopDelayMs.toFixed(1)} ms from monitorEventLoopDelay. The restore pauses the loop by design: it reopens the databases and reloads the index synchronously.\n\n`);
+    process.stdout.write(`Event-loop pause: a 1 ms timer on the main thread, which also ran a face search every 5 ticks, measured how late each tick fired. The default backup also reported max ${backup.backup.maxEventLoopDelayMs.toFixed(1)} ms from monitorEventLoopDelay. The restore pauses the loop by design: it reopens the databases and reloads the face index synchronously.\n\n`);
     process.stdout.write(`${markdownTable([
       ['resident process', 'value'],
       ['content', `${RESIDENT_ENCODINGS.toLocaleString('en-US')} encodings`],

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,6 +15,8 @@ import type { BackupTask, BackupTaskResult, QuickCheckResult, SnapshotResult, Sn
 const FILE_MODE = 0o600;
 /** Milliseconds the worker's connection waits for a lock held by another connection. */
 const BUSY_TIMEOUT_MS = 10_000;
+/** Nice value of the worker thread: below normal priority, as background work should be. */
+const WORKER_NICE = 10;
 /** Lines of `integrity_check` output kept in a result. */
 const MAX_INTEGRITY_LINES = 10;
 
@@ -179,6 +182,10 @@ async function run(task: BackupTask): Promise<BackupTaskResult> {
     case 'quickCheck': return quickCheck(task.path);
   }
 }
+
+// On Linux the nice value belongs to the thread, so this lowers only the worker's priority and the
+// main thread keeps the processor when both want it. Elsewhere it could lower the whole process.
+if (process.platform === 'linux') setPriority(WORKER_NICE);
 
 try {
   const result = await run(workerData as BackupTask);
