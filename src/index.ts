@@ -8,7 +8,9 @@ export type {
 export { FaceIndex, MAX_DIMENSION, MAX_K } from './faces/face-index.js';
 export type { Metric, VectorInput, FaceIndexOptions, IndexSearchOptions, IndexHit } from './faces/face-index.js';
 export { Migrator, loadMigrations } from './db/migrator.js';
-export type { Migration, MigrationStatus } from './db/migrator.js';
+export type {
+  Migration, MigrationStatus, MigrationState, MigrationStep, MigrationRun, MigratorOptions, MigrateUpOptions, MigrateDownOptions,
+} from './db/migrator.js';
 export {
   PorchlightError, ValidationError, NotFoundError, ConflictError, MigrationError, StorageError, ErrorCodes,
 } from './errors.js';

@@ -13,6 +13,11 @@ export interface StorageOptions {
   faces?: Omit<FaceDatabaseOptions, 'logger'>;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
+  /**
+   * Migrations applied at open: `backup` (default true) copies a database that holds rows before
+   * pending migrations run, into `backupDirectory` (default `<dataDirectory>/backups`).
+   */
+  migrations?: { backup?: boolean; backupDirectory?: string };
 }
 
 /** File name of the database that every store shares by default. */
@@ -24,6 +29,8 @@ export const STORES = Object.freeze(['faces'] as const);
 /** Open databases and stores of one data directory. Call `close()` when done. */
 export class StorageManager {
   readonly faces: FaceDatabase;
+  /** The migration runner of this database; see `Migrator`. Reverting a store makes it unusable until reopened. */
+  readonly migrate: Migrator;
   readonly dataDirectory: string;
   readonly databasePath: string;
 
@@ -31,11 +38,12 @@ export class StorageManager {
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; migrate: Migrator; logger: Logger }) {
     this.#db = db;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
+    this.migrate = options.migrate;
     this.#logger = options.logger;
   }
 
@@ -60,20 +68,22 @@ export class StorageManager {
 /** Opens the databases of a data directory, applies pending migrations and loads the face index. */
 export async function openStorage(options: StorageOptions): Promise<StorageManager> {
   if (options === null || typeof options !== 'object') throw invalidArgument('openStorage expects an options object with dataDirectory.', {});
-  checkKeys(options, ['dataDirectory', 'faces', 'logger'], 'options');
+  checkKeys(options, ['dataDirectory', 'faces', 'logger', 'migrations'], 'options');
   if (typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
     throw invalidArgument(`options.dataDirectory must be a folder path, got ${JSON.stringify(options.dataDirectory)}.`, { dataDirectory: options.dataDirectory });
   }
   if (options.faces !== undefined) checkKeys(options.faces, ['metric', 'models', 'personCacheSize'], 'options.faces');
+  if (options.migrations !== undefined) checkKeys(options.migrations, ['backup', 'backupDirectory'], 'options.migrations');
   const logger = options.logger ?? noopLogger;
 
   const databasePath = join(options.dataDirectory, DATABASE_FILE);
   const db = openDatabase(databasePath);
   try {
-    new Migrator(db, STORES, { logger }).up();
+    const migrate = new Migrator(db, STORES, { logger, ...options.migrations });
+    await migrate.up();
     const faces = new FaceDatabase(db, { ...options.faces, logger });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, migrate, logger });
   } catch (error) {
     db.close();
     throw error;
