@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { Migrator } from './db/migrator.js';
 import { invalidArgument } from './errors.js';
+import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
 import { noopLogger, type Logger } from './logger.js';
 
@@ -24,11 +25,12 @@ export interface StorageOptions {
 export const DATABASE_FILE = 'porchlight.db';
 
 /** Stores whose migrations are applied, in order. */
-export const STORES = Object.freeze(['faces'] as const);
+export const STORES = Object.freeze(['faces', 'events'] as const);
 
 /** Open databases and stores of one data directory. Call `close()` when done. */
 export class StorageManager {
   readonly faces: FaceDatabase;
+  readonly events: EventStore;
   /** The migration runner of this database; see `Migrator`. Reverting a store makes it unusable until reopened. */
   readonly migrate: Migrator;
   readonly dataDirectory: string;
@@ -38,11 +40,12 @@ export class StorageManager {
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; migrate: Migrator; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; events: EventStore; migrate: Migrator; logger: Logger }) {
     this.#db = db;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
+    this.events = options.events;
     this.migrate = options.migrate;
     this.#logger = options.logger;
   }
@@ -82,8 +85,9 @@ export async function openStorage(options: StorageOptions): Promise<StorageManag
     const migrate = new Migrator(db, STORES, { logger, ...options.migrations });
     await migrate.up();
     const faces = new FaceDatabase(db, { ...options.faces, logger });
+    const events = new EventStore(db, { logger });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, migrate, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, events, migrate, logger });
   } catch (error) {
     db.close();
     throw error;
