@@ -271,20 +271,20 @@ export class Migrator {
     });
   }
 
-  /** Checks the recorded history against the files and returns it: no gap, no unknown version, no changed file. */
+  /** Checks the recorded history against the files and returns it: no unknown version, no gap, no changed file. */
   #checkHistory(): Map<string, AppliedRow> {
     const applied = this.#applied();
     for (const [store, migrations] of this.#migrations) {
       const versions = [...applied.values()].filter((row) => row.store === store).map((row) => row.version).sort((a, b) => a - b);
-      const missing = versions.length === 0 ? undefined : Array.from({ length: versions.at(-1)! }, (_, i) => i + 1).find((version) => !versions.includes(version));
-      if (missing !== undefined) {
-        throw new MigrationError(ErrorCodes.MIGRATION_HISTORY_GAP, `schema_migrations records versions ${versions.join(', ')} of ${store} but not ${missing}, so the schema of ${store} is in an unknown state. Restore the backup taken before the last migration, or recreate the store with "porchlight migrate down --store ${store} --to 0" and then "up".`, { details: { store, versions, missing } });
-      }
-
       const newest = versions.at(-1) ?? 0;
       if (newest > migrations.length) {
         const row = applied.get(`${store}/${newest}`)!;
         throw new MigrationError(ErrorCodes.SCHEMA_TOO_NEW, `The database records migration ${row.version}_${row.name} of ${store}, but this Porchlight only knows ${store} migrations up to ${migrations.length}: the database was written by a newer Porchlight. Upgrade Porchlight, or restore a backup taken before that upgrade.`, { details: { store, version: newest, known: migrations.length } });
+      }
+
+      const missing = versions.length === 0 ? undefined : Array.from({ length: versions.at(-1)! }, (_, i) => i + 1).find((version) => !versions.includes(version));
+      if (missing !== undefined) {
+        throw new MigrationError(ErrorCodes.MIGRATION_HISTORY_GAP, `schema_migrations records versions ${versions.join(', ')} of ${store} but not ${missing}, so the schema of ${store} is in an unknown state and no migration is run. Restore the backup taken before the last migration (the backups folder beside the database holds the copies Porchlight made).`, { details: { store, versions, missing } });
       }
 
       for (const version of versions) {
