@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { ErrorCodes, openStorage, type EventFilter, type StorageManager } from '../src/index.js';
 import { BASE_TIME, generateEvents, ids, referenceFilter, toNewEvent, type GeneratedEvent } from './helpers/events.js';
-import { temporaryDirectory } from './helpers/reference.js';
+import { toIso, MAX_TIMESTAMP } from '../src/events/event-time.js';
+import { randomGenerator, temporaryDirectory } from './helpers/reference.js';
 
 const DAY = 86_400_000;
 
@@ -16,6 +17,15 @@ async function expectCode(action: () => unknown, code: string): Promise<void> {
   expect(caught, 'expected an error').toBeDefined();
   expect((caught as { code?: string }).code).toBe(code);
 }
+
+describe('toIso', () => {
+  it('matches Date toISOString', () => {
+    const next = randomGenerator(3);
+    const samples = [0, 1, 999, 86_399_999, 86_400_000, Date.UTC(2024, 1, 29, 23, 59, 59, 999), MAX_TIMESTAMP];
+    for (let i = 0; i < 10_000; i++) samples.push(Math.floor(next() * MAX_TIMESTAMP));
+    for (const milliseconds of samples) expect(toIso(milliseconds)).toBe(new Date(milliseconds).toISOString());
+  });
+});
 
 describe('EventStore queries', () => {
   const folder = temporaryDirectory();
@@ -252,6 +262,26 @@ describe('EventStore writes', () => {
     storage.events.storeEvent({ id: 't300', type: 'motion', source: 'cam', timestamp });
     const asc = storage.events.queryEvents({ order: 'asc', limit: 1000 });
     expect(ids(asc.events)).toEqual(Array.from({ length: 301 }, (_, i) => `t${i}`));
+  });
+
+  it('backfill continues millisecond order', () => {
+    storage.events.storeEvents([
+      { id: 'old-1', type: 'motion', source: 'cam', timestamp: 1000 },
+      { id: 'new-1', type: 'motion', source: 'cam', timestamp: 5000 },
+    ]);
+    storage.events.storeEvents([
+      { id: 'old-2', type: 'motion', source: 'cam', timestamp: 1000 },
+      { id: 'middle', type: 'motion', source: 'cam', timestamp: 3000 },
+      { id: 'old-3', type: 'motion', source: 'cam', timestamp: 1000 },
+    ]);
+    expect(ids(storage.events.queryEvents({ order: 'asc' }).events)).toEqual(['old-1', 'old-2', 'old-3', 'middle', 'new-1']);
+  });
+
+  it('millisecond holds 16,384 events', async () => {
+    const batch = Array.from({ length: 16_385 }, () => ({ type: 'motion', source: 'cam', timestamp: 1000 }));
+    await expectCode(() => storage.events.storeEvents(batch), ErrorCodes.INVALID_ARGUMENT);
+    expect(storage.events.countEvents()).toBe(0);
+    expect(storage.events.storeEvents(batch.slice(1))).toHaveLength(16_384);
   });
 
   it('batch is one transaction', async () => {

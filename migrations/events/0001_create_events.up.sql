@@ -17,9 +17,11 @@ CREATE TABLE events (
   -- A face person's id, deliberately without a foreign key: deleting a person keeps their events.
   person_id TEXT,
   stage TEXT,
-  data TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(data)),
-  enrichments TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(enrichments)),
-  errors TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(errors)),
+  -- JSON text written by EventStore with JSON.stringify; no json_valid() check, which would parse
+  -- every value again on insert.
+  data TEXT NOT NULL DEFAULT '{}',
+  enrichments TEXT NOT NULL DEFAULT '{}',
+  errors TEXT NOT NULL DEFAULT '[]',
   -- Number of entries in errors, so "has errors" is answered by a small partial index in time order.
   error_count INTEGER NOT NULL DEFAULT 0,
   parent_id TEXT,
@@ -45,15 +47,17 @@ CREATE VIRTUAL TABLE events_fts USING fts5 (
   tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- Event counts per UTC hour (hour = its first millisecond) by type (dimension 0), source (1) and
--- label (2), kept in step with events by EventStore in the same transaction, so statistics over days
--- read a few thousand rows instead of every event.
+-- Event counts per UTC hour (period 0) and UTC day (period 1), each keyed by its first millisecond:
+-- by type (dimension 0), source (1) and label (2), plus all events per hour (dimension 3, value '').
+-- EventStore keeps it in step with events in the same transaction, so statistics over days read a
+-- few hundred rows instead of every event.
 CREATE TABLE event_rollup (
-  dimension INTEGER NOT NULL CHECK (dimension IN (0, 1, 2)),
-  hour INTEGER NOT NULL,
+  period INTEGER NOT NULL CHECK (period IN (0, 1)),
+  dimension INTEGER NOT NULL CHECK (dimension IN (0, 1, 2, 3)),
+  start INTEGER NOT NULL,
   value TEXT NOT NULL,
   events INTEGER NOT NULL,
   confidence_sum REAL NOT NULL,
   confidence_count INTEGER NOT NULL,
-  PRIMARY KEY (dimension, hour, value)
+  PRIMARY KEY (period, dimension, start, value)
 ) WITHOUT ROWID, STRICT;

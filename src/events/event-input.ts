@@ -2,8 +2,8 @@ import { ErrorCodes, ValidationError, invalidArgument } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { createEventId } from './event-id.js';
 import { toEpochMilliseconds } from './event-time.js';
-import type { EventPatch, JsonObject, JsonValue, NewEvent } from './event-types.js';
-import { searchableText, serializeJsonArray, serializeJsonObject } from './json-value.js';
+import type { EventPatch, JsonValue, NewEvent } from './event-types.js';
+import { serializeJsonArray, serializeJsonObject } from './json-value.js';
 
 export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
@@ -60,8 +60,8 @@ export function prepareEvent(event: NewEvent, name: string, now: number): Prepar
     throw endBeforeStart(`${name}.endTime`, endTime, timestamp);
   }
 
-  const data = (event.data ?? {}) as JsonObject;
-  const dataText = serializeJsonObject(data, `${name}.data`);
+  const searchStrings: string[] = [];
+  const dataText = serializeJsonObject(event.data ?? {}, `${name}.data`, searchStrings);
   const errors = event.errors ?? [];
   return {
     id: event.id === undefined ? createEventId(timestamp) : checkText(event.id, `${name}.id`),
@@ -79,7 +79,7 @@ export function prepareEvent(event: NewEvent, name: string, now: number): Prepar
     errors: serializeJsonArray(errors, `${name}.errors`),
     errorCount: errors.length,
     parentId: optionalText(event.parentId, `${name}.parentId`),
-    searchText: searchableText(data),
+    searchText: searchStrings.join('\n'),
   };
 }
 

@@ -1,11 +1,11 @@
 import type { Statement } from 'better-sqlite3';
 
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ROLLUP_DIMENSIONS } from './event-rollup.js';
+import { ROLLUP_DIMENSIONS, ROLLUP_PERIODS } from './event-rollup.js';
 import { firstSeqOf } from './event-filter.js';
 import { toIso } from './event-time.js';
 import type { EventStatistics } from './event-types.js';
-import { HOUR, bucketBoundaries } from './time-buckets.js';
+import { DAY, HOUR, bucketBoundaries } from './time-buckets.js';
 
 interface Range {
   from: number;
@@ -24,9 +24,10 @@ interface Tally {
 }
 
 /**
- * Computes event statistics from the hourly rollup for whole UTC hours and from the events
- * themselves for the parts of a bucket that do not cover a whole UTC hour (the edges of the range,
- * and every bucket in zones whose offset is not a whole number of hours).
+ * Computes event statistics from the rollup for whole UTC hours (totals from its daily rows where
+ * whole UTC days fit) and from the events themselves for the parts of a bucket that do not cover a
+ * whole UTC hour: the edges of the range, and every bucket in zones whose offset is not a whole
+ * number of hours.
  */
 export class EventStatisticsReader {
   readonly #rollupTotals: Statement;
@@ -35,9 +36,10 @@ export class EventStatisticsReader {
 
   constructor(db: SqliteDatabase) {
     this.#rollupTotals = db.prepare(`SELECT dimension, value, sum(events) AS count, sum(confidence_sum) AS confidenceSum, sum(confidence_count) AS confidenceCount
-      FROM event_rollup WHERE dimension IN (0, 1, 2) AND hour >= ? AND hour < ? GROUP BY dimension, value`).raw();
-    this.#rollupHours = db.prepare(`SELECT hour, sum(events) AS count FROM event_rollup
-      WHERE dimension = ${ROLLUP_DIMENSIONS.type} AND hour >= ? AND hour < ? GROUP BY hour`).raw();
+      FROM event_rollup WHERE period = ? AND dimension IN (${ROLLUP_DIMENSIONS.type}, ${ROLLUP_DIMENSIONS.source}, ${ROLLUP_DIMENSIONS.label})
+        AND start >= ? AND start < ? GROUP BY dimension, value`).raw();
+    this.#rollupHours = db.prepare(`SELECT start, events FROM event_rollup
+      WHERE period = ${ROLLUP_PERIODS.hour} AND dimension = ${ROLLUP_DIMENSIONS.all} AND start >= ? AND start < ?`).raw();
     this.#rawEvents = db.prepare(`SELECT timestamp, type, source, label, confidence FROM events
       WHERE seq >= ${firstSeqOf('?')} AND seq < ${firstSeqOf('?')}`).raw();
   }
@@ -67,8 +69,17 @@ export class EventStatisticsReader {
   }
 
   #addRollup(range: Range, boundaries: number[], tally: Tally): void {
-    for (const [dimension, value, count, confidenceSum, confidenceCount] of this.#rollupTotals.iterate(range.from, range.to) as Iterable<[number, string, number, number, number]>) {
-      if (count > 0) addTotals(tally.byDimension[dimension]!, value, count, confidenceSum, confidenceCount);
+    // Whole UTC days inside the range come from daily rows, the hours around them from hourly rows.
+    const firstDay = Math.ceil(range.from / DAY) * DAY;
+    const lastDay = Math.floor(range.to / DAY) * DAY;
+    const pieces: [number, number, number][] = firstDay < lastDay
+      ? [[ROLLUP_PERIODS.hour, range.from, firstDay], [ROLLUP_PERIODS.day, firstDay, lastDay], [ROLLUP_PERIODS.hour, lastDay, range.to]]
+      : [[ROLLUP_PERIODS.hour, range.from, range.to]];
+    for (const [period, from, to] of pieces) {
+      if (from >= to) continue;
+      for (const [dimension, value, count, confidenceSum, confidenceCount] of this.#rollupTotals.iterate(period, from, to) as Iterable<[number, string, number, number, number]>) {
+        if (count > 0) addTotals(tally.byDimension[dimension]!, value, count, confidenceSum, confidenceCount);
+      }
     }
 
     let bucket = bucketIndex(boundaries, range.from);

@@ -8,11 +8,11 @@ import { noopLogger, type Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from './event-cursor.js';
 import { FILTER_KEYS, SEQUENCE_SPAN, filterSql, firstSeqOf, hasConditions, normalizeFilter, type NormalizedFilter } from './event-filter.js';
 import { checkText, endBeforeStart, prepareEvent, preparePatch, type PreparedEvent, type PreparedPatch } from './event-input.js';
-import { RollupWriter } from './event-rollup.js';
+import { ROLLUP_DIMENSIONS, ROLLUP_PERIODS, RollupWriter } from './event-rollup.js';
 import { EventStatisticsReader } from './event-statistics.js';
 import { toEpochMilliseconds, toIso } from './event-time.js';
 import type {
-  EventFilter, EventPage, EventPatch, EventQuery, EventStatistics, EventStatisticsOptions, JsonValue, NewEvent, StoredEvent, StoreEventOptions,
+  EventFilter, EventPage, EventPatch, EventQuery, EventStatistics, EventStatisticsOptions, JsonObject, JsonValue, NewEvent, StoredEvent, StoreEventOptions,
 } from './event-types.js';
 import { MAX_JSON_LENGTH, searchableText } from './json-value.js';
 import { MAX_BUCKETS, DAY, HOUR, canonicalTimeZone } from './time-buckets.js';
@@ -31,6 +31,14 @@ const DEFAULT_PAGE_SIZE = 100;
 const QUERY_KEYS = [...FILTER_KEYS, 'order', 'limit', 'cursor'] as const;
 const STATISTICS_KEYS = ['start', 'end', 'bucket', 'timeZone'] as const;
 const ORDER_SQL = Object.freeze({ asc: 'ASC', desc: 'DESC' } as const);
+
+/** The column each rollup dimension counts, as SQL over `events e`. */
+const ROLLUP_COLUMNS = Object.freeze([
+  [ROLLUP_DIMENSIONS.type, 'e.type'],
+  [ROLLUP_DIMENSIONS.source, 'e.source'],
+  [ROLLUP_DIMENSIONS.label, 'e.label'],
+  [ROLLUP_DIMENSIONS.all, "''"],
+] as const);
 
 const EVENT_COLUMNS = `e.id, e.type, e.timestamp, e.end_time, e.source, e.confidence, e.label, e.sub_label, e.person_id,
   e.stage, e.data, e.enrichments, e.errors, e.parent_id, e.created_at, e.updated_at, e.seq - e.timestamp * ${SEQUENCE_SPAN} AS sequence`;
@@ -67,6 +75,8 @@ export class EventStore {
   readonly #statistics: EventStatisticsReader;
   readonly #statements = new LRUCache<string, Statement>({ max: 256 });
   readonly #insertEvent: Statement;
+  readonly #newest: Statement;
+  readonly #lastSequenceAt: Statement;
   readonly #insertText: Statement;
   readonly #selectById: Statement;
   readonly #idExists: Statement;
@@ -78,11 +88,11 @@ export class EventStore {
     this.#rollup = new RollupWriter(db);
     this.#statistics = new EventStatisticsReader(db);
 
-    // The subquery numbers events within their millisecond; the CHECK constraint on seq rejects the 16,385th.
     this.#insertEvent = db.prepare(`INSERT INTO events (seq, id, type, timestamp, end_time, source, confidence, label, sub_label, person_id,
         stage, data, enrichments, errors, error_count, parent_id, created_at, updated_at)
-      VALUES (coalesce((SELECT max(seq) + 1 FROM events WHERE seq >= ${firstSeqOf('?')} AND seq < ${firstSeqOf('?')} + ${SEQUENCE_SPAN}), ${firstSeqOf('?')}),
-        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      VALUES (${firstSeqOf('?')} + CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#newest = db.prepare(`SELECT timestamp, seq - timestamp * ${SEQUENCE_SPAN} AS sequence FROM events ORDER BY seq DESC LIMIT 1`);
+    this.#lastSequenceAt = db.prepare(`SELECT max(seq) - ${firstSeqOf('?')} FROM events WHERE seq >= ${firstSeqOf('?')} AND seq < ${firstSeqOf('?')} + ${SEQUENCE_SPAN}`).pluck();
     this.#insertText = db.prepare('INSERT INTO events_fts (rowid, label, sub_label, data) VALUES (last_insert_rowid(), ?, ?, ?)');
     this.#selectById = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`);
     this.#idExists = db.prepare('SELECT 1 FROM events WHERE id = ?').pluck();
@@ -176,9 +186,10 @@ export class EventStore {
     const now = Date.now();
     const write = this.#db.transaction(() => {
       if (requireParent) this.#checkParents(events);
+      const nextSequence = this.#sequenceCounter();
       const rollup = this.#rollup.batch();
       for (const event of events) {
-        this.#insert(event, now);
+        this.#insert(event, nextSequence(event), now);
         rollup.add(event, 1);
       }
       rollup.write();
@@ -188,10 +199,33 @@ export class EventStore {
     return events.map((event) => event.id);
   }
 
-  #insert(event: PreparedEvent, now: number): void {
+  /**
+   * Returns a function that numbers events within their millisecond, continuing after the events
+   * already stored. Only a millisecond at or before the newest stored event needs a lookup, so
+   * events arriving in time order cost none.
+   */
+  #sequenceCounter(): (event: PreparedEvent) => number {
+    const newest = this.#newest.get() as { timestamp: number; sequence: number } | undefined;
+    const next = new Map<number, number>();
+    return (event) => {
+      let sequence = next.get(event.timestamp);
+      if (sequence === undefined) {
+        if (newest === undefined || event.timestamp > newest.timestamp) sequence = 0;
+        else if (event.timestamp === newest.timestamp) sequence = newest.sequence + 1;
+        else sequence = ((this.#lastSequenceAt.get(event.timestamp, event.timestamp, event.timestamp) as number | null) ?? -1) + 1;
+      }
+      if (sequence >= SEQUENCE_SPAN) {
+        throw invalidArgument(`More than ${SEQUENCE_SPAN} events have the timestamp ${toIso(event.timestamp)}; nothing was stored. Spread such events over more than one millisecond.`, { id: event.id });
+      }
+      next.set(event.timestamp, sequence + 1);
+      return sequence;
+    };
+  }
+
+  #insert(event: PreparedEvent, sequence: number, now: number): void {
     try {
       this.#insertEvent.run(
-        event.timestamp, event.timestamp, event.timestamp,
+        event.timestamp, sequence,
         event.id, event.type, event.timestamp, event.endTime, event.source, event.confidence, event.label, event.subLabel, event.personId,
         event.stage, event.data, event.enrichments, event.errors, event.errorCount, event.parentId, now, now,
       );
@@ -199,9 +233,6 @@ export class EventStore {
       const code = (error as { code?: unknown }).code;
       if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new ConflictError(`An event with id ${JSON.stringify(event.id)} already exists; nothing was stored. Give each event a new id, or omit id to have one generated.`, { cause: error, details: { id: event.id } });
-      }
-      if (code === 'SQLITE_CONSTRAINT_CHECK') {
-        throw invalidArgument(`More than ${SEQUENCE_SPAN} events have the timestamp ${toIso(event.timestamp)}; nothing was stored. Spread such events over more than one millisecond.`, { id: event.id });
       }
       throw error;
     }
@@ -276,16 +307,20 @@ export class EventStore {
       this.#statement('DELETE FROM temp.events_to_delete').run();
       this.#statement(`INSERT INTO temp.events_to_delete (seq) SELECT e.seq FROM ${sql.from} ${sql.where}`).run(...bindable(sql.params));
 
-      for (const [dimension, column] of [[0, 'e.type'], [1, 'e.source'], [2, 'e.label']] as const) {
-        this.#statement(`INSERT INTO event_rollup (dimension, hour, value, events, confidence_sum, confidence_count)
-          SELECT ${dimension}, e.timestamp - e.timestamp % ${HOUR}, ${column}, -count(*), -total(e.confidence), -count(e.confidence)
-          FROM temp.events_to_delete d JOIN events e ON e.seq = d.seq
-          WHERE ${column} IS NOT NULL
-          GROUP BY 2, 3
-          ON CONFLICT DO UPDATE SET
-            events = events + excluded.events,
-            confidence_sum = confidence_sum + excluded.confidence_sum,
-            confidence_count = confidence_count + excluded.confidence_count`).run();
+      for (const [period, size] of [[ROLLUP_PERIODS.hour, HOUR], [ROLLUP_PERIODS.day, DAY]] as const) {
+        for (const [dimension, column] of ROLLUP_COLUMNS) {
+          // Only hourly rows count all events.
+          if (dimension === ROLLUP_DIMENSIONS.all && period !== ROLLUP_PERIODS.hour) continue;
+          this.#statement(`INSERT INTO event_rollup (period, dimension, start, value, events, confidence_sum, confidence_count)
+            SELECT ${period}, ${dimension}, e.timestamp - e.timestamp % ${size}, ${column}, -count(*), -total(e.confidence), -count(e.confidence)
+            FROM temp.events_to_delete d JOIN events e ON e.seq = d.seq
+            WHERE ${column} IS NOT NULL
+            GROUP BY 3, 4
+            ON CONFLICT DO UPDATE SET
+              events = events + excluded.events,
+              confidence_sum = confidence_sum + excluded.confidence_sum,
+              confidence_count = confidence_count + excluded.confidence_count`).run();
+        }
       }
       this.#statement('DELETE FROM event_rollup WHERE events <= 0').run();
       this.#statement('DELETE FROM events_fts WHERE rowid IN (SELECT seq FROM temp.events_to_delete)').run();
@@ -373,13 +408,18 @@ function toStoredEvent(row: EventRow): StoredEvent {
     subLabel: row.sub_label,
     personId: row.person_id,
     stage: row.stage,
-    data: JSON.parse(row.data),
-    enrichments: JSON.parse(row.enrichments),
-    errors: JSON.parse(row.errors),
+    data: parseObject(row.data),
+    enrichments: parseObject(row.enrichments),
+    errors: row.errors === '[]' ? [] : JSON.parse(row.errors),
     parentId: row.parent_id,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
   };
+}
+
+/** Parses a stored JSON object; the empty object, the most common value, skips the parser. */
+function parseObject(text: string): JsonObject {
+  return text === '{}' ? {} : JSON.parse(text);
 }
 
 function tooLong(name: string, length: number): ValidationError {

@@ -31,8 +31,29 @@ export function toEpochMilliseconds(value: TimeInput, name: string): number {
   return milliseconds;
 }
 
+const DAY = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, value) => String(value).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, '0'));
+
+// `YYYY-MM-DDT` of recently formatted days. Date#toISOString dominated the cost of returning a page
+// of events; the date part repeats across a page, so only the time of day is formatted per call.
+const dayPrefixes = new Map<number, string>();
+const MAX_DAY_PREFIXES = 4096;
+
+/** Formats milliseconds since the epoch (0 to MAX_TIMESTAMP) as Date#toISOString does: `2026-03-29T01:30:00.000Z`. */
 export function toIso(milliseconds: number): string {
-  return new Date(milliseconds).toISOString();
+  const day = Math.floor(milliseconds / DAY);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= MAX_DAY_PREFIXES) dayPrefixes.clear();
+    prefix = new Date(day * DAY).toISOString().slice(0, 11);
+    dayPrefixes.set(day, prefix);
+  }
+  const time = milliseconds - day * DAY;
+  const hours = Math.floor(time / 3_600_000);
+  const minutes = Math.floor(time / 60_000) % 60;
+  const seconds = Math.floor(time / 1000) % 60;
+  return `${prefix}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[time % 1000]}Z`;
 }
 
 function parseIso(text: string, name: string): number {
