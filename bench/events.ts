@@ -50,6 +50,23 @@ function plate(index: number): string {
   return `${letters[index % 23]}${letters[Math.floor(index / 23) % 23]}${10 + (index % 89)} ${letters[(index * 7) % 23]}${letters[(index * 11) % 23]}${letters[(index * 13) % 23]}`;
 }
 
+/** Returns what a detector would label an event of `type`; `roll` (0 to 1) picks between two labels. */
+function labelOf(type: string, roll: number): string | null {
+  switch (type) {
+    case 'motion':
+    case 'system':
+      return null;
+    case 'vehicle':
+      return roll < 0.8 ? 'car' : 'truck';
+    case 'animal':
+      return roll < 0.5 ? 'dog' : 'cat';
+    case 'package':
+      return 'package';
+    default:
+      return 'person';
+  }
+}
+
 /** Generates events `from` to `to` (exclusive) of `count`, in time order, deterministically. */
 function generateBatch(from: number, to: number, count: number): NewEvent[] {
   const next = seededRandom(from + 1);
@@ -63,7 +80,7 @@ function generateBatch(from: number, to: number, count: number): NewEvent[] {
     const person = Math.floor(next() * PERSONS);
     const vehicle = type === 'vehicle';
     const face = type === 'face_recognized' || type === 'blacklist_match';
-    const label = type === 'motion' || type === 'system' ? null : vehicle ? (next() < 0.8 ? 'car' : 'truck') : type === 'animal' ? (next() < 0.5 ? 'dog' : 'cat') : type === 'package' ? 'package' : 'person';
+    const label = labelOf(type, next());
     const plateNumber = vehicle ? plate(Math.floor(next() * PLATES)) : undefined;
     events.push({
       id,
@@ -125,7 +142,7 @@ interface Measured {
   name: string;
   ours: () => unknown;
   frigate: () => unknown;
-  /** Both engines' answers reduced to comparable values, checked equal before timing. */
+  /** Both engines' results reduced to comparable values, checked equal before timing. */
   check: () => [unknown, unknown];
 }
 
@@ -193,7 +210,7 @@ function buildQueries(storage: StorageManager, frigate: Database.Database): Meas
     },
   ].map((query) => ({ ...query, check: () => [idsOf((query.ours() as { events?: unknown[] }).events ?? []), idsOf(query.frigate() as unknown[])] as [unknown, unknown] }));
 
-  // The statistics answers have different shapes; compare their totals per type instead.
+  // The statistics results have different shapes, so their totals per type are compared instead.
   queries.at(-1)!.check = () => {
     const mine = events.getEventStatistics({ start: week, end: END, bucket: 'hour', timeZone: 'Europe/Berlin' });
     const theirs = frigateStatistics();

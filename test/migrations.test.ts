@@ -16,7 +16,7 @@ import { temporaryDirectory } from './helpers/reference.js';
 
 type Folder = ReturnType<typeof temporaryDirectory>;
 
-/** The schema as SQLite records it, without the migration bookkeeping table. */
+/** Reads the schema as SQLite records it, without the migration bookkeeping table. */
 function schemaOf(db: SqliteDatabase): { type: string; name: string; sql: string | null }[] {
   return db.prepare("SELECT type, name, sql FROM sqlite_schema WHERE tbl_name <> 'schema_migrations' ORDER BY type, name").all() as { type: string; name: string; sql: string | null }[];
 }

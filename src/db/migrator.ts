@@ -17,7 +17,7 @@ export interface MigratorOptions {
   logger?: Logger;
   /**
    * Copy the database with SQLite's online backup API before `up` or `down` changes a database that
-   * holds rows. Default true. In-memory databases are never copied.
+   * contains rows. Default true. In-memory databases are never copied.
    */
   backup?: boolean;
   /** Folder for those copies. Default: `backups` beside the database file. */
@@ -58,7 +58,7 @@ export interface MigrationStep {
   durationMs: number;
 }
 
-/** What one `up` or `down` call did. */
+/** The result of one `up` or `down` call. */
 export interface MigrationRun {
   direction: 'up' | 'down';
   /** Migrations applied (up) or reverted (down), in the order they ran. */
@@ -79,8 +79,8 @@ const DEFAULT_OPTIONS = Object.freeze({ backup: true });
 
 /**
  * Applies and reverts the migrations of several stores in one database. Each migration runs in its
- * own immediate transaction together with its row in `schema_migrations`: a failure leaves the
- * store at the previous version, and a second process waits for the write lock, then re-reads the
+ * own immediate transaction together with its row in `schema_migrations`, so a failure leaves the
+ * store at the previous version. A second process waits for the write lock and then re-reads the
  * recorded version, so it never applies a migration twice.
  */
 export class Migrator {
@@ -133,7 +133,7 @@ export class Migrator {
     return versionOf(this.#applied(), store);
   }
 
-  /** Applies pending migrations up to `options.to`, after a backup when the database holds rows. */
+  /** Applies pending migrations up to `options.to`, after a backup when the database contains rows. */
   async up(options: MigrateUpOptions = {}): Promise<MigrationRun> {
     checkKeys(options, ['store', 'to'], 'options');
     if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
@@ -151,7 +151,7 @@ export class Migrator {
     return { direction: 'up', steps, backupPath };
   }
 
-  /** Reverts applied migrations above `options.to`, newest first, after a backup when the database holds rows. */
+  /** Reverts applied migrations above `options.to`, newest first, after a backup when the database contains rows. */
   async down(options: MigrateDownOptions): Promise<MigrationRun> {
     if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
     checkKeys(options, ['store', 'to'], 'options');

@@ -13,7 +13,7 @@ export interface CursorPosition {
 const CURSOR_PATTERN = /^1\.(\d{1,15})\.(\d{1,5})\.([ad])\.([0-9a-f]{16})$/;
 
 /**
- * Encodes a keyset cursor. It holds the position and a fingerprint of the filter and order, so a
+ * Encodes a keyset cursor. It contains the position and a fingerprint of the filter and order, so a
  * cursor cannot silently continue a different query.
  */
 export function encodeCursor(position: CursorPosition, filter: NormalizedFilter, order: 'asc' | 'desc'): string {

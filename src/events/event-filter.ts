@@ -15,10 +15,10 @@ export function firstSeqOf(parameter: string): string {
   return `(CAST(${parameter} AS INTEGER) * ${SEQUENCE_SPAN})`;
 }
 
-/** Most values in one list filter; each is one bound value of a JSON array, never SQL text. */
+/** Maximum number of values in one list filter. Each is an element of one bound JSON array, never SQL text. */
 export const MAX_FILTER_VALUES = 100_000;
 
-/** Longest full-text search string, in UTF-16 code units. */
+/** Maximum length of a full-text search string, in UTF-16 code units. */
 export const MAX_SEARCH_LENGTH = 1_000;
 
 export const FILTER_KEYS = ['start', 'end', 'types', 'sources', 'labels', 'personIds', 'minConfidence', 'maxConfidence', 'parentId', 'hasErrors', 'search'] as const;
@@ -132,7 +132,7 @@ export function filterSql(filter: NormalizedFilter): FilterSql {
   };
 }
 
-/** One value is compared with `=`, so SQLite can use the column's index in time order; more go in as one JSON array. */
+/** Adds the condition of a list filter: one value is compared with `=` so SQLite reads the column's index in time order, and more are bound as one JSON array. */
 function addList(conditions: string[], params: Record<string, unknown>, column: string, key: string, values: string[] | undefined): void {
   if (values === undefined) return;
   if (values.length === 1) {

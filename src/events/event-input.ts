@@ -7,7 +7,7 @@ import { serializeJsonArray, serializeJsonObject } from './json-value.js';
 
 export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
-/** Longest id, source, label, sub-label, person id or stage, in UTF-16 code units. */
+/** Maximum length of an id, source, label, sub-label, person id or stage, in UTF-16 code units. */
 export const MAX_TEXT_LENGTH = 256;
 
 const NEW_EVENT_KEYS = ['id', 'type', 'timestamp', 'endTime', 'source', 'confidence', 'label', 'subLabel', 'personId', 'stage', 'data', 'enrichments', 'errors', 'parentId'] as const;
@@ -107,7 +107,7 @@ export function preparePatch(patch: EventPatch): PreparedPatch {
   return prepared;
 }
 
-/** The error for an end time before its start: an event's end, or a filter's or statistics' range. */
+/** Builds the error for an end before its start: an event's end time, or the end of a filter or statistics range. */
 export function endBeforeStart(name: string, end: number, start: number): ValidationError {
   return new ValidationError(ErrorCodes.INVALID_TIME_RANGE, `${name} (${new Date(end).toISOString()}) is before the start (${new Date(start).toISOString()}); swap them or fix the end.`, { details: { name, end, start } });
 }

@@ -24,10 +24,9 @@ interface Tally {
 }
 
 /**
- * Computes event statistics from the rollup for whole UTC hours (totals from its daily rows where
- * whole UTC days fit) and from the events themselves for the parts of a bucket that do not cover a
- * whole UTC hour: the edges of the range, and every bucket in zones whose offset is not a whole
- * number of hours.
+ * Computes event statistics from the rollup for whole UTC hours, using its daily rows where whole
+ * UTC days fit. Parts of a bucket that do not cover a whole UTC hour are read from the events
+ * themselves: the edges of the range, and every bucket in zones whose offset is not whole hours.
  */
 export class EventStatisticsReader {
   readonly #rollupTotals: Statement;
@@ -157,7 +156,7 @@ function addTotals(totals: Map<string, Totals>, value: string, count: number, co
   entry.confidenceCount += confidenceCount;
 }
 
-/** A record sorted by key; `Object.fromEntries` keeps keys such as `__proto__` as plain own properties. */
+/** Builds a record sorted by key. `Object.fromEntries` keeps keys such as `__proto__` as plain own properties. */
 function sortedRecord<T>(totals: Map<string, Totals>, pick: (entry: Totals) => T): Record<string, T> {
   const keys = [...totals.keys()].sort();
   return Object.fromEntries(keys.map((key) => [key, pick(totals.get(key)!)]));

@@ -21,10 +21,10 @@ export interface EventStoreOptions {
   logger?: Logger;
 }
 
-/** Most events in one `storeEvents` call. */
+/** Maximum number of events in one `storeEvents` call. */
 export const MAX_BATCH_SIZE = 100_000;
 
-/** Most events on one page of `queryEvents`. */
+/** Maximum number of events on one page of `queryEvents`. */
 export const MAX_PAGE_SIZE = 10_000;
 
 const DEFAULT_PAGE_SIZE = 100;

@@ -36,7 +36,7 @@ const TWO_DIGITS = Array.from({ length: 60 }, (_, value) => String(value).padSta
 const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, '0'));
 
 // `YYYY-MM-DDT` of recently formatted days. Date#toISOString dominated the cost of returning a page
-// of events; the date part repeats across a page, so only the time of day is formatted per call.
+// of events. The date part repeats across a page, so only the time of day is formatted per call.
 const dayPrefixes = new Map<number, string>();
 const MAX_DAY_PREFIXES = 4096;
 

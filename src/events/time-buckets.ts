@@ -61,8 +61,8 @@ interface OffsetSegment {
 /**
  * Splits [start, end) into stretches of constant UTC offset. Offsets are sampled at every UTC
  * midnight and each change is located to the second by bisection.
- * NOTE: two offset changes within one UTC day that cancel out would be missed; no zone of the IANA
- * database since 1970 is known to have one.
+ * NOTE: two offset changes within one UTC day that cancel out would be missed. No zone of the IANA
+ * database since 1970 is known to have such a pair.
  */
 function offsetSegments(start: number, end: number, timeZone: string): OffsetSegment[] {
   if (timeZone === 'UTC') return [{ from: start, to: end, offset: 0 }];
@@ -84,7 +84,7 @@ function offsetSegments(start: number, end: number, timeZone: string): OffsetSeg
   return segments;
 }
 
-/** The first whole second in (low, high] whose offset differs from `lowOffset`. */
+/** Finds the first whole second in (low, high] whose offset differs from `lowOffset`. */
 function findChange(low: number, high: number, lowOffset: number, timeZone: string): number {
   let below = Math.floor(low / 1000);
   let above = Math.ceil(high / 1000);

@@ -47,6 +47,12 @@ export function generateEvents(count: number, seed: number, spanMs = 10 * 86_400
   return events;
 }
 
+function time(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') return Date.parse(value);
+  return value as number;
+}
+
 function words(text: string | null | undefined): string[] {
   return (text ?? '').toLowerCase().split(/[^a-z0-9]+/).filter((word) => word.length > 0);
 }
@@ -60,7 +66,6 @@ function stringValues(value: unknown): string[] {
 
 /** Brute-force filter: the events that `filter` should select, in time order (insert order within a millisecond). */
 export function referenceFilter(events: GeneratedEvent[], filter: EventFilter, order: 'asc' | 'desc' = 'desc'): GeneratedEvent[] {
-  const time = (value: unknown) => (value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : (value as number));
   const matches = events.filter((event) => {
     if (filter.start !== undefined && event.timestamp < time(filter.start)) return false;
     if (filter.end !== undefined && event.timestamp >= time(filter.end)) return false;
@@ -89,7 +94,7 @@ export function ids(events: readonly (StoredEvent | GeneratedEvent)[]): string[]
   return events.map((event) => event.id);
 }
 
-/** The event as `storeEvents` takes it: without the test's bookkeeping field. */
+/** Returns the event as `storeEvents` takes it, without the test's bookkeeping field. */
 export function toNewEvent(event: GeneratedEvent): NewEvent {
   const { order: _order, ...rest } = event;
   return rest;
