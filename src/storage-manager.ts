@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 import { openDatabase, type SqliteDatabase } from './db/open-database.js';
-import { Migrator } from './db/migrator.js';
+import { Migrator, type MigrationRun } from './db/migrator.js';
 import { invalidArgument } from './errors.js';
 import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
@@ -33,6 +33,8 @@ export class StorageManager {
   readonly events: EventStore;
   /** The migration runner of this database; see `Migrator`. Reverting a store makes it unusable until reopened. */
   readonly migrate: Migrator;
+  /** The migrations `openStorage` applied, and the path of the backup it took before them, if any. */
+  readonly migrationsAtOpen: MigrationRun;
   readonly dataDirectory: string;
   readonly databasePath: string;
 
@@ -40,13 +42,14 @@ export class StorageManager {
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; events: EventStore; migrate: Migrator; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; events: EventStore; migrate: Migrator; migrationsAtOpen: MigrationRun; logger: Logger }) {
     this.#db = db;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
     this.events = options.events;
     this.migrate = options.migrate;
+    this.migrationsAtOpen = options.migrationsAtOpen;
     this.#logger = options.logger;
   }
 
@@ -83,11 +86,11 @@ export async function openStorage(options: StorageOptions): Promise<StorageManag
   const db = openDatabase(databasePath);
   try {
     const migrate = new Migrator(db, STORES, { logger, ...options.migrations });
-    await migrate.up();
+    const migrationsAtOpen = await migrate.up();
     const faces = new FaceDatabase(db, { ...options.faces, logger });
     const events = new EventStore(db, { logger });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, events, migrate, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, events, migrate, migrationsAtOpen, logger });
   } catch (error) {
     db.close();
     throw error;

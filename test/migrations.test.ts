@@ -102,6 +102,25 @@ describe('shipped migrations', () => {
     await storage.close();
   });
 
+  it('open reports backup path', async () => {
+    // A database with a person but without the events store, as an older Porchlight left it.
+    const db = openDatabase(join(folder.path, 'porchlight.db'));
+    await new Migrator(db, ['faces']).up();
+    db.prepare("INSERT INTO persons VALUES ('alice', 'Alice', 'known', NULL, '{}', 0, 0)").run();
+    db.close();
+
+    const storage = await openStorage({ dataDirectory: folder.path });
+    expect(storage.migrationsAtOpen.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1']);
+    expect(storage.migrationsAtOpen.backupPath).toMatch(/backups\/porchlight-\d{8}T\d{9}Z-before-migration\.db$/);
+    expect(existsSync(storage.migrationsAtOpen.backupPath!)).toBe(true);
+    await storage.close();
+
+    const reopened = await openStorage({ dataDirectory: folder.path, migrations: { backup: false } });
+    expect(reopened.migrationsAtOpen.steps).toEqual([]);
+    expect(reopened.migrationsAtOpen.backupPath).toBeUndefined();
+    await reopened.close();
+  });
+
   it('older Porchlight refuses newer database', async () => {
     const db = openDatabase(join(folder.path, 'porchlight.db'));
     await new Migrator(db, STORES).up();
