@@ -65,7 +65,7 @@ interface EventRow {
 
 /**
  * Security events in SQLite: stored in time order, filtered through indexes that end in time order,
- * searchable with FTS5, and counted per hour in a rollup table for statistics. Every write changes
+ * searchable with FTS5, and counted per hour and day in a rollup table for statistics. Every write changes
  * the events, their full-text rows and the rollup in one transaction.
  */
 export class EventStore {
