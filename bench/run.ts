@@ -8,6 +8,7 @@ interface Suite {
 
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
+  { name: 'events', run: async () => (await import('./events.js')).run() },
   { name: 'operations', run: async () => (await import('./operations.js')).run() },
 ];
 

@@ -1,6 +1,7 @@
 import { databaseError, openDatabase, type SqliteDatabase } from './db/open-database.js';
-import { Migrator } from './db/migrator.js';
+import { Migrator, type MigrationRun } from './db/migrator.js';
 import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument } from './errors.js';
+import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys } from './faces/face-database.js';
 import { cleanupOldData as runCleanup, effectivePolicy, type CleanupPolicy, type CleanupResult } from './operations/cleanup-old-data.js';
 import { loadConfigFile } from './operations/config-file.js';
@@ -17,7 +18,7 @@ export { DATABASE_FILE } from './operations/storage-config.js';
 export type { StorageOptions } from './operations/storage-config.js';
 
 /** Stores whose migrations are applied, in order. */
-export const STORES = Object.freeze(['faces'] as const);
+export const STORES = Object.freeze(['faces', 'events'] as const);
 
 /** Milliseconds after open before the first scheduled backup, when one is due. */
 const SCHEDULE_START_DELAY_MS = 60_000;
@@ -33,11 +34,16 @@ export interface OpenedDatabase {
 /** The stores built over the open databases; a restore replaces them. */
 interface Stores {
   faces: FaceDatabase;
+  events: EventStore;
 }
 
 interface OpenedStorage {
   databases: OpenedDatabase[];
   stores: Stores;
+  /** The main database's migration runner. */
+  migrate: Migrator;
+  /** Every migration applied at open, over all database files, and the first backup taken before them. */
+  migrationsAtOpen: MigrationRun;
 }
 
 export interface BackupAllOptions {
@@ -72,6 +78,8 @@ export class StorageManager {
 
   #databases: OpenedDatabase[];
   #stores: Stores;
+  #migrate: Migrator;
+  #migrationsAtOpen: MigrationRun;
   #closed = false;
   /** Backups, restores, cleanups and health checks run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
@@ -82,6 +90,8 @@ export class StorageManager {
     this.settings = config;
     this.#databases = opened.databases;
     this.#stores = opened.stores;
+    this.#migrate = opened.migrate;
+    this.#migrationsAtOpen = opened.migrationsAtOpen;
     this.#backupScheduler = new Scheduler({
       name: 'backup',
       nextDelayMs: () => this.#nextBackupDelay(),
@@ -106,6 +116,23 @@ export class StorageManager {
 
   get faces(): FaceDatabase {
     return this.#stores.faces;
+  }
+
+  get events(): EventStore {
+    return this.#stores.events;
+  }
+
+  /**
+   * The migration runner of the main database; see `Migrator`. Reverting a store makes it unusable
+   * until reopened.
+   */
+  get migrate(): Migrator {
+    return this.#migrate;
+  }
+
+  /** The migrations `openStorage` applied, and the path of the backup taken before them, if any. */
+  get migrationsAtOpen(): MigrationRun {
+    return this.#migrationsAtOpen;
   }
 
   get dataDirectory(): string {
@@ -232,8 +259,7 @@ export class StorageManager {
       await this.#reopenAfterFailedRestore(error);
       throw new StorageError(ErrorCodes.RESTORE_FAILED, `The restored databases from ${prepared.folder} could not be opened (${(error as Error).message}); the previous files were put back.`, { cause: error, details: { path: prepared.folder } });
     }
-    this.#databases = opened.databases;
-    this.#stores = opened.stores;
+    this.#install(opened);
     const previousFiles = swapped.finish(options.keepPrevious === true);
     this.#startSchedulers();
 
@@ -251,14 +277,19 @@ export class StorageManager {
   /** Reopens the previous files after a failed restore; when even that fails the storage stays closed. */
   async #reopenAfterFailedRestore(cause: unknown): Promise<void> {
     try {
-      const reopened = await openStores(this.settings, { preMigrationBackup: false });
-      this.#databases = reopened.databases;
-      this.#stores = reopened.stores;
+      this.#install(await openStores(this.settings, { preMigrationBackup: false }));
       this.#startSchedulers();
     } catch (error) {
       this.#closed = true;
       this.settings.logger.error({ err: error, restoreError: cause }, 'restore failed and the previous databases cannot be opened either; the storage is closed');
     }
+  }
+
+  #install(opened: OpenedStorage): void {
+    this.#databases = opened.databases;
+    this.#stores = opened.stores;
+    this.#migrate = opened.migrate;
+    this.#migrationsAtOpen = opened.migrationsAtOpen;
   }
 
   #nextBackupDelay(): number {
@@ -358,29 +389,32 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
       databases.push({ file, db: openDatabase(file.path, { durability: config.durability, wal: config.wal }) });
     }
 
-    const migrators = databases.map(({ file, db }) => ({ file, db, migrator: new Migrator(db, file.stores, { logger: config.logger }) }));
-    const pending = migrators.flatMap(({ file, migrator }) => migrator.status().filter((status) => !status.applied).map((status) => ({ file, status })));
+    // The migration runner copies each database that holds rows before changing it; a restore opens
+    // files it has just verified, so it skips that copy.
+    const backup = options.preMigrationBackup && config.migrations.backup;
+    const migrators = databases.map(({ file, db }) => ({
+      file,
+      migrator: new Migrator(db, file.stores, { logger: config.logger, backup, backupDirectory: config.migrations.backupDirectory ?? config.backupDirectory }),
+    }));
+    const pending = migrators.flatMap(({ file, migrator }) => migrator.status().filter((status) => status.state === 'pending').map((status) => ({ file, status })));
     if (pending.length > 0 && !config.migrations.auto) {
       const first = pending[0]!;
-      throw new MigrationError(ErrorCodes.MIGRATION_PENDING, `${first.file.path} needs ${pending.length} migration(s) (first: ${first.status.store} ${first.status.version}_${first.status.name}) and migrations.auto is false. Back up, then apply them with migrations.auto set to true.`, { details: { path: first.file.path, pending: pending.map((entry) => `${entry.status.store}/${entry.status.version}`) } });
+      throw new MigrationError(ErrorCodes.MIGRATION_PENDING, `${first.file.path} needs ${pending.length} migration(s) (first: ${first.status.store} ${first.status.version}_${first.status.name}) and migrations.auto is false. Apply them with "porchlight migrate up", or set migrations.auto to true.`, { details: { path: first.file.path, pending: pending.map((entry) => `${entry.status.store}/${entry.status.version}`) } });
     }
-    const hasData = migrators.some(({ db }) => (db.prepare('SELECT count(*) AS count FROM schema_migrations').get() as { count: number }).count > 0);
-    if (pending.length > 0 && hasData && options.preMigrationBackup && config.migrations.backupFirst) {
-      const { backup, logger } = config;
-      const result = await createBackup(files, { directory: config.backupDirectory, reason: 'pre-migration', compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
-      logger.info({ path: result.path, pending: pending.length }, 'backed up before migrating');
-    }
+    const runs: MigrationRun[] = [];
     for (const { file, migrator } of migrators) {
       current = file;
-      migrator.up();
+      runs.push(await migrator.up());
     }
+    const migrationsAtOpen: MigrationRun = { direction: 'up', steps: runs.flatMap((run) => run.steps), backupPath: runs.find((run) => run.backupPath !== undefined)?.backupPath };
 
     current = files.find((file) => file.stores.includes('faces'));
     const dbOf = (store: string): SqliteDatabase => databases.find((entry) => entry.file.stores.includes(store))!.db;
     const stores: Stores = {
       faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger }),
+      events: new EventStore(dbOf('events'), { logger: config.logger }),
     };
-    return { databases, stores };
+    return { databases, stores, migrate: migrators.find(({ file }) => file.name === MAIN_DATABASE)!.migrator, migrationsAtOpen };
   } catch (error) {
     closeDatabases(databases);
     throw openError(error, current?.path);

@@ -70,8 +70,8 @@ describe('backupAll', () => {
 
     const [database] = manifest.databases;
     expect(database!.name).toBe('main');
-    expect(database!.stores).toEqual(['faces']);
-    expect(database!.schemaVersions).toEqual({ faces: 1 });
+    expect(database!.stores).toEqual(['faces', 'events']);
+    expect(database!.schemaVersions).toEqual({ events: 1, faces: 1 });
     const stored = readFileSync(join(result.path, database!.file));
     expect(stored.length).toBe(database!.fileBytes);
     expect(sha256(stored)).toBe(database!.fileSha256);

@@ -41,7 +41,10 @@ describe('healthCheck', () => {
     expect(main!.sizeBytes).toBeGreaterThan(0);
     expect(main!.walBytes).toBeGreaterThan(0);
     expect(main!.freeDiskBytes).toBeGreaterThan(0);
-    expect(main!.schema).toEqual([{ store: 'faces', version: 1, latestVersion: 1, pending: [] }]);
+    expect(main!.schema).toEqual([
+      { store: 'faces', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
+      { store: 'events', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
+    ]);
     expect(report.faceIndex.map((model) => [model.model, model.indexRows, model.tableRows, model.matches])).toEqual([['arcface', 1, 1, true], ['default', 300, 300, true]]);
     expect(report.faceIndex[1]!.indexChecksum).toBe(report.faceIndex[1]!.tableChecksum);
     expect(report.backups.lastBackupAt).toBeUndefined();
@@ -71,7 +74,7 @@ describe('healthCheck', () => {
     storage.database.prepare("DELETE FROM schema_migrations WHERE store = 'faces'").run();
     const report = await storage.healthCheck();
     expect(report.healthy).toBe(false);
-    expect(report.databases[0]!.schema).toEqual([{ store: 'faces', version: 0, latestVersion: 1, pending: ['0001_create_faces'] }]);
+    expect(report.databases[0]!.schema[0]).toEqual({ store: 'faces', version: 0, latestVersion: 1, pending: ['0001_create_faces'], changed: [], unknown: [] });
   });
 
   it('damaged page fails quick_check', async () => {

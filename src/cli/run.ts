@@ -8,13 +8,14 @@ import { openStorage, type StorageManager, type StorageOptions } from '../storag
 import { UsageError, writeLine, type CliCommand } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
+import { migrateCommand } from './commands/migrate.js';
 import { initCommand } from './commands/init.js';
 import { backupCommand } from './commands/backup.js';
 import { restoreCommand } from './commands/restore.js';
 import { healthCommand } from './commands/health.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, initCommand, backupCommand, restoreCommand, healthCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, initCommand, backupCommand, restoreCommand, healthCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--config FILE] [--data-dir DIR] COMMAND ...
 

@@ -10,7 +10,7 @@ export const BACKUP_FORMAT_VERSION = 1;
 /** Backup folders are named `porchlight-backup-<UTC time>`, so they sort by age. */
 export const BACKUP_PREFIX = 'porchlight-backup-';
 
-export type BackupReason = 'manual' | 'scheduled' | 'pre-migration';
+export type BackupReason = 'manual' | 'scheduled';
 
 /** One database file in a backup. */
 export interface ManifestDatabase {

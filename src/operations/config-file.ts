@@ -12,8 +12,8 @@ export const CONFIG_FILE_NAME = 'porchlight.config.jsonc';
 /**
  * Reads a configuration file: JSON that may contain `//` and `/* *\/` comments and trailing commas.
  * Every key is checked as `openStorage` checks an options object, but errors carry the code
- * INVALID_CONFIG and name the file. Relative `dataDirectory` and `backupDirectory` are resolved
- * against the file's folder, so the file works from any working folder.
+ * INVALID_CONFIG and name the file. Relative `dataDirectory`, `backupDirectory` and
+ * `migrations.backupDirectory` are resolved against the file's folder, so the file works from any working folder.
  */
 export function loadConfigFile(path: string): StorageOptions {
   let text: string;
@@ -39,6 +39,7 @@ export function loadConfigFile(path: string): StorageOptions {
     ...fileOptions,
     dataDirectory: resolve(baseDirectory, fileOptions.dataDirectory),
     ...(fileOptions.backupDirectory === undefined ? {} : { backupDirectory: resolve(baseDirectory, fileOptions.backupDirectory) }),
+    ...(fileOptions.migrations?.backupDirectory === undefined ? {} : { migrations: { ...fileOptions.migrations, backupDirectory: resolve(baseDirectory, fileOptions.migrations.backupDirectory) } }),
   };
 }
 
@@ -85,8 +86,8 @@ export const DEFAULT_CONFIG_TEXT = `// Porchlight configuration. JSON with comme
   "migrations": {
     // Apply pending schema migrations when the storage opens. When false, opening fails while one is pending.
     "auto": true,
-    // Back up the databases before migrating one that already contains data.
-    "backupFirst": true
+    // Copy a database that contains rows into backupDirectory before migrating it.
+    "backup": true
   },
 
   "backup": {

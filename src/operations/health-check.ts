@@ -19,6 +19,9 @@ export interface StoreSchema {
   latestVersion: number;
   /** Names of migrations not applied yet. */
   pending: string[];
+  /** Applied migrations whose file changed since, and recorded ones that no file defines (a newer Porchlight's). */
+  changed: string[];
+  unknown: string[];
 }
 
 export interface DatabaseHealth {
@@ -88,6 +91,8 @@ export async function checkHealth(input: HealthInput): Promise<HealthReport> {
     if (health.quickCheck !== 'ok') problems.push(`${file.path}: quick_check reported ${health.quickCheck}`);
     for (const schema of health.schema) {
       if (schema.pending.length > 0) problems.push(`${file.path}: migrations of ${schema.store} are pending (${schema.pending.join(', ')}).`);
+      if (schema.changed.length > 0) problems.push(`${file.path}: applied migrations of ${schema.store} changed since (${schema.changed.join(', ')}).`);
+      if (schema.unknown.length > 0) problems.push(`${file.path}: ${schema.store} has migrations that this Porchlight does not know (${schema.unknown.join(', ')}).`);
     }
     if (health.freeDiskBytes < config.health.minFreeDiskBytes) {
       problems.push(`Only ${health.freeDiskBytes} bytes are free on the disk of ${file.path}, below health.minFreeDiskBytes (${config.health.minFreeDiskBytes}).`);
@@ -136,14 +141,17 @@ async function checkDatabase(file: DatabaseFile, db: SqliteDatabase): Promise<Da
   let schema: StoreSchema[] = [];
   try {
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
-    const statuses = new Migrator(db, file.stores).status();
+    const statuses = new Migrator(db, file.stores, { backup: false }).status();
     schema = file.stores.map((store) => {
       const own = statuses.filter((status) => status.store === store);
+      const named = (state: string) => own.filter((status) => status.state === state).map((status) => `${String(status.version).padStart(4, '0')}_${status.name}`);
       return {
         store,
         version: Math.max(0, ...own.filter((status) => status.applied).map((status) => status.version)),
-        latestVersion: own.length,
-        pending: own.filter((status) => !status.applied).map((status) => `${String(status.version).padStart(4, '0')}_${status.name}`),
+        latestVersion: own.filter((status) => status.state !== 'unknown').length,
+        pending: named('pending'),
+        changed: named('changed'),
+        unknown: named('unknown'),
       };
     });
   } catch (failure) {

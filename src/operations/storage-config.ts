@@ -55,8 +55,10 @@ export interface StorageOptions {
   migrations?: {
     /** Apply pending migrations at open. Default true; when false, open fails while a migration is pending. */
     auto?: boolean;
-    /** Back up the databases before migrating one that already contains data. Default true. */
-    backupFirst?: boolean;
+    /** Copy a database that contains rows before migrating it (SQLite online backup). Default true. */
+    backup?: boolean;
+    /** Folder of those copies. Default `backupDirectory`. */
+    backupDirectory?: string;
   };
   backup?: {
     /** Minutes between scheduled backups; 0 turns them off. Default 1440 (daily). */
@@ -102,7 +104,7 @@ export interface StorageConfig {
     eventTypeDays: Readonly<Record<string, number | null>>;
     metricDays: Readonly<Record<MetricResolution, number | null>>;
   };
-  migrations: { auto: boolean; backupFirst: boolean };
+  migrations: { auto: boolean; backup: boolean; backupDirectory: string | undefined };
   backup: { intervalMinutes: number; keep: number; compression: Compression; compressionLevel: number };
   cleanup: { intervalMinutes: number; chunkSize: number; walCheckpointBytes: number };
   health: { minFreeDiskBytes: number };
@@ -120,7 +122,7 @@ export const DEFAULTS = Object.freeze({
     eventDays: 30,
     metricDays: Object.freeze({ raw: 7, minute: 30, hour: 365, day: null }),
   }),
-  migrations: Object.freeze({ auto: true, backupFirst: true }),
+  migrations: Object.freeze({ auto: true, backup: true }),
   backup: Object.freeze({ intervalMinutes: 1440, keep: 7, compression: 'brotli' as Compression, compressionLevel: 1 }),
   cleanup: Object.freeze({ intervalMinutes: 60, chunkSize: 2000, walCheckpointBytes: 64 * 1024 * 1024 }),
   health: Object.freeze({ minFreeDiskBytes: 256 * 1024 * 1024 }),
@@ -130,7 +132,7 @@ const TOP_LEVEL_KEYS = ['dataDirectory', 'backupDirectory', 'wal', 'durability',
 const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   databases: STORE_PATH_KEYS,
   retention: ['eventDays', 'eventTypeDays', 'metricDays'],
-  migrations: ['auto', 'backupFirst'],
+  migrations: ['auto', 'backup', 'backupDirectory'],
   backup: ['intervalMinutes', 'keep', 'compression', 'compressionLevel'],
   cleanup: ['intervalMinutes', 'chunkSize', 'walCheckpointBytes'],
   health: ['minFreeDiskBytes'],
@@ -195,7 +197,8 @@ export function resolveStorageConfig(input: StorageOptions, source: ConfigSource
     },
     migrations: {
       auto: check.boolean(input.migrations?.auto, 'migrations.auto') ?? DEFAULTS.migrations.auto,
-      backupFirst: check.boolean(input.migrations?.backupFirst, 'migrations.backupFirst') ?? DEFAULTS.migrations.backupFirst,
+      backup: check.boolean(input.migrations?.backup, 'migrations.backup') ?? DEFAULTS.migrations.backup,
+      backupDirectory: check.path(input.migrations?.backupDirectory, 'migrations.backupDirectory', source.baseDirectory, false),
     },
     backup: {
       intervalMinutes: check.number(backup.intervalMinutes, 'backup.intervalMinutes', 0, 525_600, false) ?? DEFAULTS.backup.intervalMinutes,
