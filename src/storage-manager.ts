@@ -207,7 +207,13 @@ export class StorageManager {
   async cleanupOldData(policy: CleanupPolicy = {}): Promise<CleanupResult> {
     this.#checkOpen();
     const effective = effectivePolicy(checkObject(policy, 'policy'), this.settings);
-    return this.#serialized(() => runCleanup({ config: this.settings, databases: this.#databases, policy: effective, logger: this.settings.logger }));
+    return this.#serialized(() => runCleanup({
+      config: this.settings,
+      databases: this.#databases,
+      policy: effective,
+      events: { store: this.#stores.events, db: this.#databaseOf('events') },
+      logger: this.settings.logger,
+    }));
   }
 
   /** Checks every database, the face index and the backups; see `HealthReport`. */
@@ -308,6 +314,10 @@ export class StorageManager {
 
   async #stopSchedulers(): Promise<void> {
     await Promise.all([this.#backupScheduler.stop(), this.#cleanupScheduler.stop()]);
+  }
+
+  #databaseOf(store: string): SqliteDatabase {
+    return this.#databases.find((entry) => entry.file.stores.includes(store))!.db;
   }
 
   #main(): OpenedDatabase {

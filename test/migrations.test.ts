@@ -96,7 +96,7 @@ describe('shipped migrations', () => {
     const storage = await openStorage({ dataDirectory: folder.path });
     storage.faces.addPerson({ id: 'alice', name: 'Alice', list: 'known' });
     const run = await storage.migrate.down({ store: 'events', to: 0 });
-    expect(run.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1']);
+    expect(run.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 2', 'events 1']);
     expect(storage.migrate.currentVersion('faces')).toBe(1);
     expect(storage.faces.getPerson('alice')?.name).toBe('Alice');
     await storage.close();
@@ -110,7 +110,7 @@ describe('shipped migrations', () => {
     db.close();
 
     const storage = await openStorage({ dataDirectory: folder.path });
-    expect(storage.migrationsAtOpen.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1']);
+    expect(storage.migrationsAtOpen.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1', 'events 2']);
     expect(storage.migrationsAtOpen.backupPath).toMatch(/backups\/porchlight-\d{8}T\d{9}Z-before-migration\.db$/);
     expect(existsSync(storage.migrationsAtOpen.backupPath!)).toBe(true);
     await storage.close();
@@ -124,11 +124,11 @@ describe('shipped migrations', () => {
   it('older Porchlight refuses newer database', async () => {
     const db = openDatabase(join(folder.path, 'porchlight.db'));
     await new Migrator(db, STORES).up();
-    db.prepare("INSERT INTO schema_migrations VALUES ('events', 2, 'from_the_future', 'x', '2030-01-01T00:00:00.000Z')").run();
+    db.prepare("INSERT INTO schema_migrations VALUES ('events', 3, 'from_the_future', 'x', '2030-01-01T00:00:00.000Z')").run();
     db.close();
     const error = await caught(() => openStorage({ dataDirectory: folder.path }));
     expect(error.code).toBe(ErrorCodes.SCHEMA_TOO_NEW);
-    expect(error.message).toMatch(/2_from_the_future/);
+    expect(error.message).toMatch(/3_from_the_future/);
     expect(error.message).toMatch(/Upgrade Porchlight/);
   });
 });
@@ -391,7 +391,7 @@ describe('porchlight migrate', () => {
     expect(down.stdout).toMatch(/Backup written to .*backups/);
     expect(down.stdout).toMatch(/Reverted events 1 create_events/);
     const status = JSON.parse((await cli('status', '--json')).stdout) as { migrations: { store: string; state: string }[] };
-    expect(status.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['faces applied', 'events pending']);
+    expect(status.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['faces applied', 'events pending', 'events pending']);
     expect(readdirSync(join(folder.path, 'backups'))).toHaveLength(1);
   });
 

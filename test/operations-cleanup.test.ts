@@ -119,4 +119,75 @@ describe('cleanupOldData', () => {
       await expect(storage.cleanupOldData(policy as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, details: { key } });
     });
   }
+
+  describe('event retention', () => {
+    const now = new Date('2024-06-01T12:00:00.000Z');
+    const DAY = 86_400_000;
+    const TYPES = ['motion', 'person', 'doorbell_press', 'blacklist_match'] as const;
+
+    /** 400 events spread over 100 days: every 6 hours one of each type, every 10th flagged keep. */
+    function storeHistory(target: StorageManager): { type: string; timestamp: number; keep: boolean; id: string }[] {
+      const events = [];
+      for (let i = 0; i < 400; i++) {
+        const type = TYPES[i % TYPES.length]!;
+        const timestamp = now.getTime() - Math.floor(i / TYPES.length) * DAY - (i % TYPES.length) * 6 * 3600_000 - 60_000;
+        events.push({ type, timestamp, keep: i % 10 === 0, id: `event-${i}` });
+      }
+      target.events.storeEvents(events.map((event) => ({ id: event.id, type: event.type, source: 'front_door', timestamp: event.timestamp, label: 'person', data: { note: `visitor ${event.id}` }, ...(event.keep ? { keep: true } : {}) })));
+      return events;
+    }
+
+    it('deletes by type rules', async () => {
+      storage = await openStorage(options(folder.path, { retention: { eventDays: 30, eventTypeDays: { motion: 7, blacklist_match: null, doorbell_press: 60 } }, cleanup: { chunkSize: 7 } }));
+      const events = storeHistory(storage);
+      const result = await storage.cleanupOldData({ now });
+
+      const days: Record<string, number | null> = { motion: 7, person: 30, doorbell_press: 60, blacklist_match: null };
+      const expired = events.filter((event) => !event.keep && days[event.type] !== null && event.timestamp < now.getTime() - days[event.type]! * DAY);
+      const byType: Record<string, number> = {};
+      for (const event of expired) byType[event.type] = (byType[event.type] ?? 0) + 1;
+      expect(result.events.deleted).toBe(expired.length);
+      expect(result.events.byType).toEqual(byType);
+      const remaining = new Set(storage.events.queryEvents({ limit: 10_000 }).events.map((event) => event.id));
+      expect(events.filter((event) => !remaining.has(event.id)).map((event) => event.id).sort()).toEqual(expired.map((event) => event.id).sort());
+    });
+
+    it('keep wins over every rule', async () => {
+      storage = await openStorage(options(folder.path, { retention: { eventDays: 1, eventTypeDays: { motion: 1 } } }));
+      const events = storeHistory(storage);
+      await storage.cleanupOldData({ now });
+      const kept = events.filter((event) => event.keep);
+      for (const event of kept) expect(storage.events.getEvent(event.id)?.keep).toBe(true);
+      expect(storage.events.countEvents({ keep: false, end: now.getTime() - DAY })).toBe(0);
+    });
+
+    it('deletes in bounded chunks', async () => {
+      storage = await openStorage(options(folder.path, { retention: { eventDays: 10 }, cleanup: { chunkSize: 5 } }));
+      storeHistory(storage);
+      const result = await storage.cleanupOldData({ now });
+      // 4 types, each with about 90 expired events in chunks of 5, plus one final empty pass per type.
+      expect(result.events.chunks).toBeGreaterThanOrEqual(Math.ceil(result.events.deleted / 5));
+      expect(result.events.deleted).toBeGreaterThan(300);
+    });
+
+    it('search and statistics follow', async () => {
+      storage = await openStorage(options(folder.path, { retention: { eventDays: 50 } }));
+      const events = storeHistory(storage);
+      const deleted = events.find((event) => !event.keep && event.timestamp < now.getTime() - 60 * DAY)!;
+      const search = `visitor ${deleted.id}`;
+      expect(storage.events.countEvents({ search })).toBe(1);
+      await storage.cleanupOldData({ now });
+      expect(storage.events.countEvents({ search })).toBe(0);
+      const statistics = storage.events.getEventStatistics({ start: now.getTime() - 100 * DAY, end: now.getTime(), bucket: 'day' });
+      const total = Object.values(statistics.byType).reduce((sum, count) => sum + count, 0);
+      expect(total).toBe(storage.events.countEvents({}));
+    });
+
+    it('policy overrides type days', async () => {
+      storage = await openStorage(options(folder.path, { retention: { eventDays: null } }));
+      const events = storeHistory(storage);
+      const result = await storage.cleanupOldData({ now, eventTypeDays: { person: 20 } });
+      expect(result.events.byType).toEqual({ person: events.filter((event) => event.type === 'person' && !event.keep && event.timestamp < now.getTime() - 20 * DAY).length });
+    });
+  });
 });

@@ -21,7 +21,7 @@ export const MAX_FILTER_VALUES = 100_000;
 /** Maximum length of a full-text search string, in UTF-16 code units. */
 export const MAX_SEARCH_LENGTH = 1_000;
 
-export const FILTER_KEYS = ['start', 'end', 'types', 'sources', 'labels', 'personIds', 'minConfidence', 'maxConfidence', 'parentId', 'hasErrors', 'search'] as const;
+export const FILTER_KEYS = ['start', 'end', 'types', 'sources', 'labels', 'personIds', 'minConfidence', 'maxConfidence', 'parentId', 'hasErrors', 'keep', 'search'] as const;
 
 /** A checked filter: times in milliseconds, lists deduplicated, the search turned into an FTS5 query. */
 export interface NormalizedFilter {
@@ -35,6 +35,7 @@ export interface NormalizedFilter {
   maxConfidence?: number;
   parentId?: string;
   hasErrors?: boolean;
+  keep?: boolean;
   /** FTS5 query: every word quoted, so no input is read as FTS5 syntax. */
   search?: string;
 }
@@ -77,6 +78,10 @@ export function normalizeFilter(filter: EventFilter, keys: readonly string[], na
   if (filter.hasErrors !== undefined) {
     if (typeof filter.hasErrors !== 'boolean') throw invalidArgument(`${name}.hasErrors must be true or false, got ${JSON.stringify(filter.hasErrors)}.`, { name });
     normalized.hasErrors = filter.hasErrors;
+  }
+  if (filter.keep !== undefined) {
+    if (typeof filter.keep !== 'boolean') throw invalidArgument(`${name}.keep must be true or false, got ${JSON.stringify(filter.keep)}.`, { name });
+    normalized.keep = filter.keep;
   }
   if (filter.search !== undefined) normalized.search = toFtsQuery(filter.search, `${name}.search`);
   return normalized;
@@ -123,6 +128,7 @@ export function filterSql(filter: NormalizedFilter): FilterSql {
     params.parentId = filter.parentId;
   }
   if (filter.hasErrors !== undefined) conditions.push(filter.hasErrors ? 'e.error_count > 0' : 'e.error_count = 0');
+  if (filter.keep !== undefined) conditions.push(filter.keep ? 'e.keep = 1' : 'e.keep = 0');
 
   return {
     from: searching ? 'events_fts JOIN events e ON e.seq = events_fts.rowid' : 'events e',

@@ -10,8 +10,8 @@ export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 /** Maximum length of an id, source, label, sub-label, person id or stage, in UTF-16 code units. */
 export const MAX_TEXT_LENGTH = 256;
 
-const NEW_EVENT_KEYS = ['id', 'type', 'timestamp', 'endTime', 'source', 'confidence', 'label', 'subLabel', 'personId', 'stage', 'data', 'enrichments', 'errors', 'parentId'] as const;
-const PATCH_KEYS = ['endTime', 'stage', 'confidence', 'label', 'subLabel', 'personId', 'data', 'enrichments', 'errors'] as const;
+const NEW_EVENT_KEYS = ['id', 'type', 'timestamp', 'endTime', 'source', 'confidence', 'label', 'subLabel', 'personId', 'stage', 'data', 'enrichments', 'errors', 'parentId', 'keep'] as const;
+const PATCH_KEYS = ['endTime', 'stage', 'confidence', 'label', 'subLabel', 'personId', 'data', 'enrichments', 'errors', 'keep'] as const;
 
 /** A checked event in the shape of its row, ready to insert. */
 export interface PreparedEvent {
@@ -30,6 +30,8 @@ export interface PreparedEvent {
   errors: string;
   errorCount: number;
   parentId: string | null;
+  /** 1 when retention must never delete the event, else 0. */
+  keep: number;
   /** String values of data, for the full-text index. */
   searchText: string;
 }
@@ -45,6 +47,7 @@ export interface PreparedPatch {
   data?: string;
   enrichments?: string;
   errors?: JsonValue[];
+  keep?: boolean;
 }
 
 /** Checks one new event and converts it to its row; `name` prefixes messages, for example `events[3]`. */
@@ -79,6 +82,7 @@ export function prepareEvent(event: NewEvent, name: string, now: number): Prepar
     errors: serializeJsonArray(errors, `${name}.errors`),
     errorCount: errors.length,
     parentId: optionalText(event.parentId, `${name}.parentId`),
+    keep: event.keep === undefined ? 0 : Number(checkBoolean(event.keep, `${name}.keep`)),
     searchText: searchStrings.join('\n'),
   };
 }
@@ -104,7 +108,13 @@ export function preparePatch(patch: EventPatch): PreparedPatch {
     serializeJsonArray(patch.errors, 'patch.errors');
     prepared.errors = patch.errors!;
   }
+  if ('keep' in patch) prepared.keep = checkBoolean(patch.keep, 'patch.keep');
   return prepared;
+}
+
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be true or false, got ${JSON.stringify(value)}.`, { name });
+  return value;
 }
 
 /** Builds the error for an end before its start: an event's end time, or the end of a filter or statistics range. */

@@ -41,7 +41,7 @@ const ROLLUP_COLUMNS = Object.freeze([
 ] as const);
 
 const EVENT_COLUMNS = `e.id, e.type, e.timestamp, e.end_time, e.source, e.confidence, e.label, e.sub_label, e.person_id,
-  e.stage, e.data, e.enrichments, e.errors, e.parent_id, e.created_at, e.updated_at, e.seq - e.timestamp * ${SEQUENCE_SPAN} AS sequence`;
+  e.stage, e.data, e.enrichments, e.errors, e.parent_id, e.keep, e.created_at, e.updated_at, e.seq - e.timestamp * ${SEQUENCE_SPAN} AS sequence`;
 
 interface EventRow {
   id: string;
@@ -58,6 +58,7 @@ interface EventRow {
   enrichments: string;
   errors: string;
   parent_id: string | null;
+  keep: number;
   created_at: number;
   updated_at: number;
   sequence: number;
@@ -89,8 +90,8 @@ export class EventStore {
     this.#statistics = new EventStatisticsReader(db);
 
     this.#insertEvent = db.prepare(`INSERT INTO events (seq, id, type, timestamp, end_time, source, confidence, label, sub_label, person_id,
-        stage, data, enrichments, errors, error_count, parent_id, created_at, updated_at)
-      VALUES (${firstSeqOf('?')} + CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+        stage, data, enrichments, errors, error_count, parent_id, keep, created_at, updated_at)
+      VALUES (${firstSeqOf('?')} + CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#newest = db.prepare(`SELECT timestamp, seq - timestamp * ${SEQUENCE_SPAN} AS sequence FROM events ORDER BY seq DESC LIMIT 1`);
     this.#lastSequenceAt = db.prepare(`SELECT max(seq) - ${firstSeqOf('?')} FROM events WHERE seq >= ${firstSeqOf('?')} AND seq < ${firstSeqOf('?')} + ${SEQUENCE_SPAN}`).pluck();
     this.#insertText = db.prepare('INSERT INTO events_fts (rowid, label, sub_label, data) VALUES (last_insert_rowid(), ?, ?, ?)');
@@ -227,7 +228,7 @@ export class EventStore {
       this.#insertEvent.run(
         event.timestamp, sequence,
         event.id, event.type, event.timestamp, event.endTime, event.source, event.confidence, event.label, event.subLabel, event.personId,
-        event.stage, event.data, event.enrichments, event.errors, event.errorCount, event.parentId, now, now,
+        event.stage, event.data, event.enrichments, event.errors, event.errorCount, event.parentId, event.keep, now, now,
       );
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -272,11 +273,12 @@ export class EventStore {
         data,
         enrichments,
         errors,
+        keep: patch.keep === undefined ? row.keep : Number(patch.keep),
         updated_at: Date.now(),
       };
       this.#statement(`UPDATE events SET end_time = ?, stage = ?, confidence = ?, label = ?, sub_label = ?, person_id = ?, data = ?,
-        enrichments = ?, errors = ?, error_count = ?, updated_at = ? WHERE id = ?`)
-        .run(next.end_time, next.stage, next.confidence, next.label, next.sub_label, next.person_id, next.data, next.enrichments, next.errors, errorList.length, next.updated_at, id);
+        enrichments = ?, errors = ?, error_count = ?, keep = ?, updated_at = ? WHERE id = ?`)
+        .run(next.end_time, next.stage, next.confidence, next.label, next.sub_label, next.person_id, next.data, next.enrichments, next.errors, errorList.length, next.keep, next.updated_at, id);
 
       if (next.label !== row.label || next.sub_label !== row.sub_label || next.data !== row.data) {
         this.#statement('DELETE FROM events_fts WHERE rowid = (SELECT seq FROM events WHERE id = ?)').run(id);
@@ -412,6 +414,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
     enrichments: parseObject(row.enrichments),
     errors: row.errors === '[]' ? [] : JSON.parse(row.errors),
     parentId: row.parent_id,
+    keep: row.keep === 1,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
   };

@@ -52,6 +52,8 @@ export interface NewEvent {
   errors?: JsonValue[];
   /** Id of the event this one belongs to, for example the doorbell press that led to a face match. */
   parentId?: string | null;
+  /** Never delete this event by retention (`cleanupOldData`). Default false. */
+  keep?: boolean;
 }
 
 /** A stored event. Times are ISO 8601 strings in UTC with milliseconds. */
@@ -70,6 +72,8 @@ export interface StoredEvent {
   enrichments: JsonObject;
   errors: JsonValue[];
   parentId: string | null;
+  /** Retention never deletes the event. */
+  keep: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -88,6 +92,8 @@ export interface EventPatch {
   data?: JsonObject;
   enrichments?: JsonObject;
   errors?: JsonValue[];
+  /** Sets or clears the flag that keeps the event from retention. */
+  keep?: boolean;
 }
 
 export interface StoreEventOptions {
@@ -113,6 +119,8 @@ export interface EventFilter {
   parentId?: string;
   /** true: events with at least one error; false: events without errors. */
   hasErrors?: boolean;
+  /** true: events flagged to keep; false: events retention may delete. */
+  keep?: boolean;
   /**
    * Words that must all occur in the label, sub-label or a string value of data (case and accents
    * ignored). A word ending in `*` matches as a prefix.

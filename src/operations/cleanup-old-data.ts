@@ -1,7 +1,9 @@
 import type { SqliteDatabase } from '../db/open-database.js';
+import type { EventStore } from '../events/event-store.js';
 import { invalidArgument } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DatabaseFile } from './database-layout.js';
+import { deleteExpiredEvents, type EventRetentionResult } from './event-retention.js';
 import { truncateWal, vacuumFreePages, type CheckpointResult, type VacuumResult } from './reclaim-space.js';
 import { rotateBackups } from './rotate-backups.js';
 import { ConfigChecker, METRIC_RESOLUTIONS, type MetricResolution, type StorageConfig } from './storage-config.js';
@@ -34,6 +36,8 @@ export interface CleanupResult {
   startedAt: string;
   durationMs: number;
   policy: EffectivePolicy;
+  /** Events deleted by retention. */
+  events: EventRetentionResult;
   /** Backup folders deleted beyond `backupsKept`. */
   backupsRemoved: string[];
   vacuum: VacuumResult[];
@@ -74,18 +78,21 @@ export interface CleanupInput {
   config: StorageConfig;
   databases: readonly { file: DatabaseFile; db: SqliteDatabase }[];
   policy: EffectivePolicy;
+  /** The event store and the connection of its database file. */
+  events: { store: EventStore; db: SqliteDatabase };
   logger: Logger;
 }
 
 /**
- * Deletes backups beyond the number kept, returns free pages of every database to the file system and
- * truncates each WAL that has grown past `cleanup.walCheckpointBytes`.
+ * Deletes expired events and the backups beyond the number kept, then returns the freed pages of every
+ * database to the file system and truncates each WAL that has grown past `cleanup.walCheckpointBytes`.
  */
 export async function cleanupOldData(input: CleanupInput): Promise<CleanupResult> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const { config, policy, logger } = input;
 
+  const events = await deleteExpiredEvents(input.events.store, input.events.db, policy, config.cleanup.chunkSize);
   const backupsRemoved = await rotateBackups(config.backupDirectory, policy.backupsKept, logger);
   const vacuum: VacuumResult[] = [];
   const checkpoints: CheckpointResult[] = [];
@@ -94,9 +101,10 @@ export async function cleanupOldData(input: CleanupInput): Promise<CleanupResult
     checkpoints.push(truncateWal(file, db, config.cleanup.walCheckpointBytes));
   }
 
-  const result: CleanupResult = { startedAt, durationMs: performance.now() - started, policy, backupsRemoved, vacuum, checkpoints };
+  const result: CleanupResult = { startedAt, durationMs: performance.now() - started, policy, events, backupsRemoved, vacuum, checkpoints };
   logger.info({
     durationMs: result.durationMs,
+    eventsDeleted: events.deleted,
     backupsRemoved: backupsRemoved.length,
     bytesFreed: vacuum.reduce((sum, entry) => sum + entry.bytesFreed, 0),
     walBytesAfter: checkpoints.reduce((sum, entry) => sum + entry.walBytesAfter, 0),
