@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { checkFaceIndex } from '../src/operations/face-index-check.js';
 import { openStorage } from '../src/storage-manager.js';
-import { ENCODINGS_PER_PERSON, personIds, sequenceOf, vectorFor } from './fixtures/writer-data.mjs';
+import { ENCODINGS_PER_PERSON, EVENTS_PER_BATCH, eventBatch, personIds, sequenceOf, vectorFor } from './fixtures/writer-data.mjs';
 import { randomGenerator, temporaryDirectory } from './helpers/reference.js';
 
 const WRITER = new URL('./fixtures/crash-writer.mjs', import.meta.url).pathname;
@@ -14,6 +14,8 @@ const KILLS = 20;
 
 interface Round {
   acknowledged: number[];
+  /** Batches whose events were acknowledged. */
+  events: number[];
   /** Deletions announced before their commit, acknowledged or not. */
   deleting: string[];
   deleted: string[];
@@ -24,7 +26,7 @@ interface Round {
 function runWriter(dataDirectory: string, durability: 'full' | 'normal', firstSequence: number, delayMs: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRITER, dataDirectory, durability, String(firstSequence)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const round: Round = { acknowledged: [], deleting: [], deleted: [], signal: null };
+    const round: Round = { acknowledged: [], events: [], deleting: [], deleted: [], signal: null };
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += String(chunk);
@@ -33,6 +35,7 @@ function runWriter(dataDirectory: string, durability: 'full' | 'normal', firstSe
       const [kind, value] = line.split(' ');
       if (kind === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
       if (kind === 'ack') round.acknowledged.push(Number(value));
+      if (kind === 'events') round.events.push(Number(value));
       if (kind === 'deleting') round.deleting.push(value!);
       if (kind === 'del') round.deleted.push(value!);
     });
@@ -59,6 +62,7 @@ describe('crash safety', () => {
   it(`survives ${KILLS} SIGKILLs mid-write`, async () => {
     const random = randomGenerator(20_240_601);
     const acknowledged = new Set<number>();
+    const eventsAcknowledged = new Set<number>();
     const deleted = new Set<string>();
     const deleting = new Set<string>();
     let nextSequence = 0;
@@ -70,6 +74,7 @@ describe('crash safety', () => {
       const round = await runWriter(folder.path, durability, nextSequence, 20 + random() * 130);
       expect(round.signal).toBe('SIGKILL');
       for (const sequence of round.acknowledged) acknowledged.add(sequence);
+      for (const sequence of round.events) eventsAcknowledged.add(sequence);
       for (const id of round.deleted) deleted.add(id);
       for (const id of round.deleting) deleting.add(id);
       if (round.acknowledged.length > 0) roundsWithWrites += 1;
@@ -98,6 +103,17 @@ describe('crash safety', () => {
         });
         expect(wrong).toEqual([]);
 
+        // Every acknowledged event batch is there whole, with what was written; no batch is there in part.
+        const stored = storage.events.queryEvents({ limit: 10_000, order: 'asc' }).events;
+        const byBatch = new Map<number, typeof stored>();
+        for (const event of stored) byBatch.set(event.data.batch as number, [...(byBatch.get(event.data.batch as number) ?? []), event]);
+        expect([...eventsAcknowledged].filter((sequence) => !byBatch.has(sequence))).toEqual([]);
+        expect([...byBatch.values()].filter((events) => events.length !== EVENTS_PER_BATCH).length).toBe(0);
+        for (const [sequence, events] of byBatch) {
+          const expected = eventBatch(sequence);
+          expect(events.map((event) => [event.id, event.source, Date.parse(event.timestamp), event.data])).toEqual(expected.map((event) => [event.id, event.source, event.timestamp, event.data]));
+        }
+
         expect(checkFaceIndex(storage.faces, db).every((model) => model.matches)).toBe(true);
         expect(storage.faces.indexOf()?.size ?? 0).toBe(encodings.length);
 
@@ -111,5 +127,6 @@ describe('crash safety', () => {
     // Most kills must land while writes go on, not before the first one.
     expect(roundsWithWrites).toBeGreaterThanOrEqual(KILLS / 2);
     expect(acknowledged.size).toBeGreaterThan(KILLS);
+    expect(eventsAcknowledged.size).toBeGreaterThan(KILLS);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { checkFaceIndex } from '../src/operations/face-index-check.js';
 import { openStorage, type StorageManager } from '../src/storage-manager.js';
-import { batch, personIds } from './fixtures/writer-data.mjs';
+import { EVENT_EPOCH, batch, eventBatch, personIds } from './fixtures/writer-data.mjs';
 import { temporaryDirectory } from './helpers/reference.js';
 
 const WORKERS = 4;
@@ -42,8 +42,11 @@ describe('concurrent readers', () => {
   beforeAll(async () => {
     folder = temporaryDirectory();
     // A tiny WAL threshold makes every cleanup truncate the WAL while the readers hold snapshots.
-    storage = await openStorage({ dataDirectory: folder.path, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0, walCheckpointBytes: 32 * 1024 } });
-    for (let sequence = 0; sequence < 100; sequence++) storage.faces.enrollMany(batch(sequence));
+    storage = await openStorage({ dataDirectory: folder.path, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0, walCheckpointBytes: 32 * 1024, chunkSize: 12 } });
+    for (let sequence = 0; sequence < 100; sequence++) {
+      storage.faces.enrollMany(batch(sequence));
+      storage.events.storeEvents(eventBatch(sequence));
+    }
   });
   afterAll(async () => {
     await storage.close();
@@ -60,12 +63,16 @@ describe('concurrent readers', () => {
     let writes = 0;
     let cleanups = 0;
     let truncations = 0;
+    let eventsDeleted = 0;
     for (let sequence = 100; !finished; sequence++) {
       storage.faces.enrollMany(batch(sequence));
+      storage.events.storeEvents(eventBatch(sequence));
       writes += 1;
       if (sequence % 3 === 0) storage.faces.removePerson(personIds(sequence - 90)[1]!);
       if (sequence % 25 === 0) {
-        const result = await storage.cleanupOldData();
+        // Event batches are a minute apart: keep the newest hour, delete the rest in chunks.
+        const result = await storage.cleanupOldData({ now: new Date(EVENT_EPOCH + sequence * 60_000), eventDays: 1 / 24 });
+        eventsDeleted += result.events.deleted;
         cleanups += 1;
         truncations += result.checkpoints.filter((checkpoint) => checkpoint.walBytesBefore > 32 * 1024 && checkpoint.walBytesAfter === 0).length;
       }
@@ -79,6 +86,7 @@ describe('concurrent readers', () => {
     for (const report of reports) expect(report.reads).toBeGreaterThan(0);
     expect(writes).toBeGreaterThan(0);
     expect(cleanups).toBeGreaterThan(0);
+    expect(eventsDeleted).toBeGreaterThan(0);
     expect(truncations).toBeGreaterThan(0);
     expect(checkFaceIndex(storage.faces, storage.database).every((model) => model.matches)).toBe(true);
   });
