@@ -1,5 +1,6 @@
 // Child process of the operations benchmark: opens a storage as a service would and, for the given
-// number of seconds, runs one face search and one query a second while sampling its resident memory.
+// number of seconds, runs one face search and one event query a second while sampling its resident
+// memory.
 // Prints one JSON line with the figures.
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,7 +21,7 @@ let queries = 0;
 for (let second = 0; second < seconds; second++) {
   await storage.faces.searchFaces(probe, { k: 3, threshold: 10 });
   searches += 1;
-  storage.faces.getPerson(`person-${second}`);
+  storage.events.queryEvents({ sources: ['front_door'], limit: 50 });
   queries += 1;
   await sleep(1000);
 }

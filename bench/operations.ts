@@ -1,6 +1,7 @@
 // Operations: backup, verify and restore time and size of a full store, the event loop's longest
 // pause while a backup runs under load, and the resident memory of a process in typical operation.
-// PORCHLIGHT_BENCH_SCALE scales the data (default 1: 100,000 encodings; 0.05 for a quick run).
+// PORCHLIGHT_BENCH_SCALE scales the data (default 1: 100,000 encodings and 1,000,000 events; 0.05
+// for a quick run).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { markdownTable } from './machine.js';
 
 const SCALE = Number(process.env.PORCHLIGHT_BENCH_SCALE ?? '1');
 const ENCODINGS = Math.round(100_000 * SCALE);
+const EVENTS = Math.round(1_000_000 * SCALE);
+const EVENT_BATCH = 10_000;
 const ENCODINGS_PER_PERSON = 4;
 const DIMENSION = 128;
 /** Encodings of the resident-memory process: a typical household gallery, not scaled. */
@@ -47,6 +50,35 @@ export function fillFaces(storage: StorageManager, encodings: number, seed: numb
       encoding.run(id, DIMENSION, Buffer.from(vector.buffer), now);
     }
   })();
+}
+
+const CAMERAS = ['front_door', 'driveway', 'backyard', 'garage', 'side_gate', 'porch', 'street', 'garden'];
+const EVENT_TYPES = ['motion', 'person', 'vehicle', 'animal', 'face_recognized', 'face_unknown', 'package', 'doorbell_press', 'system', 'blacklist_match'];
+
+/** Stores `count` events spread over the 90 days before now, in batches, as a detector would write them. */
+export function fillEvents(storage: StorageManager, count: number, seed: number): void {
+  const next = seededRandom(seed);
+  const end = Date.now();
+  const span = 90 * 86_400_000;
+  for (let from = 0; from < count; from += EVENT_BATCH) {
+    const batch = [];
+    for (let i = from; i < Math.min(count, from + EVENT_BATCH); i++) {
+      const type = EVENT_TYPES[Math.floor(next() * next() * EVENT_TYPES.length)]!;
+      const person = type === 'face_recognized' || type === 'blacklist_match';
+      batch.push({
+        type,
+        timestamp: end - span + Math.floor((i * span) / count),
+        source: CAMERAS[Math.floor(next() * CAMERAS.length)]!,
+        confidence: Math.round((0.3 + next() * 0.7) * 1000) / 1000,
+        label: type === 'motion' || type === 'system' ? null : 'person',
+        subLabel: person ? `Person ${Math.floor(next() * 200)}` : null,
+        personId: person ? `person-${Math.floor(next() * 200)}` : null,
+        stage: 'complete',
+        data: { zones: [next() < 0.5 ? 'porch' : 'yard'], box: [Math.floor(next() * 600), Math.floor(next() * 400), 80, 160], model: 'yolov8n' },
+      });
+    }
+    storage.events.storeEvents(batch);
+  }
 }
 
 /** Collects the per-database copy and compression times that createBackup logs at debug level. */
@@ -123,6 +155,7 @@ export async function run(): Promise<void> {
     let started = performance.now();
     let storage = await openStorage(options);
     fillFaces(storage, ENCODINGS, 1);
+    fillEvents(storage, EVENTS, 3);
     storage.database.pragma('wal_checkpoint(TRUNCATE)');
     await storage.close();
     const fillMs = performance.now() - started;
@@ -161,10 +194,11 @@ export async function run(): Promise<void> {
     const resident = join(folder, 'resident');
     const residentStorage = await openStorage({ dataDirectory: resident, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0 } });
     fillFaces(residentStorage, RESIDENT_ENCODINGS, 2);
+    fillEvents(residentStorage, EVENTS, 4);
     await residentStorage.close();
     const memory = await measureResident(resident);
 
-    const content = `${ENCODINGS.toLocaleString('en-US')} encodings of ${DIMENSION} floats`;
+    const content = `${ENCODINGS.toLocaleString('en-US')} encodings of ${DIMENSION} floats and ${EVENTS.toLocaleString('en-US')} events`;
     process.stdout.write(`Store: ${content}, ${megabytes(rawBytes)} MiB (filled in ${(fillMs / 1000).toFixed(1)} s, opened with index load in ${(openMs / 1000).toFixed(2)} s).\n\n`);
     const codecRow = (name: string, entry: (typeof codecs)[string]) => [
       `backupAll, ${name}`,
@@ -186,7 +220,7 @@ export async function run(): Promise<void> {
     process.stdout.write(`Event-loop pause: a 1 ms timer on the main thread, which also ran a face search every 5 ticks, measured how late each tick fired. The default backup also reported max ${backup.backup.maxEventLoopDelayMs.toFixed(1)} ms from monitorEventLoopDelay. The restore pauses the loop by design: it reopens the databases and reloads the face index synchronously.\n\n`);
     process.stdout.write(`${markdownTable([
       ['resident process', 'value'],
-      ['content', `${RESIDENT_ENCODINGS.toLocaleString('en-US')} encodings`],
+      ['content', `${RESIDENT_ENCODINGS.toLocaleString('en-US')} encodings, ${EVENTS.toLocaleString('en-US')} events`],
       ['duration', `${RESIDENT_SECONDS} s, ${memory.searches} searches, ${memory.queries} queries`],
       ['max RSS (MiB)', megabytes(memory.maxRssBytes)],
       ['final RSS (MiB)', megabytes(memory.finalRssBytes)],
