@@ -1,16 +1,27 @@
 import { join } from 'node:path';
 
+import { AUDIT_ACTIONS } from './audit/audit-actions.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { ConfigStore, type ConfigStoreOptions } from './config/config-store.js';
 import { openDatabase, type SqliteDatabase } from './db/open-database.js';
-import { Migrator } from './db/migrator.js';
+import { Migrator, type Migration } from './db/migrator.js';
 import { invalidArgument } from './errors.js';
 import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
 import { noopLogger, type Logger } from './logger.js';
+import type { MetricsOptions } from './metrics/metric-options.js';
+import { MetricStore } from './metrics/metric-store.js';
 
 export interface StorageOptions {
   /** Folder for the databases; created owner-only when missing. */
   dataDirectory: string;
   /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger'>;
+  faces?: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  /** Metric buffering, retention and limits. */
+  metrics?: Omit<MetricsOptions, 'logger'>;
+  /** Configuration validators per key. */
+  config?: Pick<ConfigStoreOptions, 'validators'>;
+  /** The actor of the audit records that Porchlight appends by itself. */
+  audit?: Omit<AuditLogOptions, 'logger'>;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
 }
@@ -19,11 +30,14 @@ export interface StorageOptions {
 export const DATABASE_FILE = 'porchlight.db';
 
 /** Stores whose migrations are applied, in order. */
-export const STORES = Object.freeze(['faces'] as const);
+export const STORES = Object.freeze(['faces', 'metrics', 'config', 'audit'] as const);
 
 /** Open databases and stores of one data directory. Call `close()` when done. */
 export class StorageManager {
   readonly faces: FaceDatabase;
+  readonly metrics: MetricStore;
+  readonly config: ConfigStore;
+  readonly audit: AuditLog;
   readonly dataDirectory: string;
   readonly databasePath: string;
 
@@ -31,11 +45,14 @@ export class StorageManager {
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; metrics: MetricStore; config: ConfigStore; audit: AuditLog; logger: Logger }) {
     this.#db = db;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
+    this.metrics = options.metrics;
+    this.config = options.config;
+    this.audit = options.audit;
     this.#logger = options.logger;
   }
 
@@ -48,34 +65,65 @@ export class StorageManager {
     return this.#closed;
   }
 
-  /** Closes the database. Calling it twice is harmless. */
+  /**
+   * Writes the buffered metric points and closes the database. Calling it twice is harmless. When
+   * the metric write fails the database is closed all the same and the error is rethrown.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
-    this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    try {
+      this.metrics.close();
+    } finally {
+      this.#db.close();
+      this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    }
   }
 }
 
 /** Opens the databases of a data directory, applies pending migrations and loads the face index. */
 export async function openStorage(options: StorageOptions): Promise<StorageManager> {
   if (options === null || typeof options !== 'object') throw invalidArgument('openStorage expects an options object with dataDirectory.', {});
-  checkKeys(options, ['dataDirectory', 'faces', 'logger'], 'options');
+  checkKeys(options, ['dataDirectory', 'faces', 'metrics', 'config', 'audit', 'logger'], 'options');
   if (typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
     throw invalidArgument(`options.dataDirectory must be a folder path, got ${JSON.stringify(options.dataDirectory)}.`, { dataDirectory: options.dataDirectory });
   }
   if (options.faces !== undefined) checkKeys(options.faces, ['metric', 'models', 'personCacheSize'], 'options.faces');
+  if (options.config !== undefined) checkKeys(options.config, ['validators'], 'options.config');
+  if (options.audit !== undefined) checkKeys(options.audit, ['actor'], 'options.audit');
   const logger = options.logger ?? noopLogger;
 
   const databasePath = join(options.dataDirectory, DATABASE_FILE);
   const db = openDatabase(databasePath);
   try {
-    new Migrator(db, STORES, { logger }).up();
-    const faces = new FaceDatabase(db, { ...options.faces, logger });
+    const applied = new Migrator(db, STORES, { logger }).up();
+    const audit = new AuditLog(db, { ...options.audit, logger });
+    recordMigrations(audit, db, applied);
+    const faces = new FaceDatabase(db, { ...options.faces, logger, audit });
+    const metrics = new MetricStore(db, { ...options.metrics, logger });
+    const config = new ConfigStore(db, { ...options.config, audit, logger });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, metrics, config, audit, logger });
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/**
+ * Appends one audit record per applied migration.
+ * NOTE: the records commit after the migrations, in a transaction of their own, because the
+ * migrator commits each file by itself; a crash between the two loses the records, not the schema.
+ */
+function recordMigrations(audit: AuditLog, db: SqliteDatabase, applied: readonly Migration[]): void {
+  if (applied.length === 0) return;
+  db.transaction(() => {
+    for (const migration of applied) {
+      audit.append({
+        action: AUDIT_ACTIONS.MIGRATION_APPLIED,
+        target: `${migration.store}/${String(migration.version).padStart(4, '0')}_${migration.name}`,
+        details: { store: migration.store, version: migration.version, name: migration.name, checksum: migration.checksum },
+      });
+    }
+  }).immediate();
 }
