@@ -129,17 +129,14 @@ export class MetricStore {
     let series: SeriesEntry;
     if (options === undefined) {
       time = Date.now();
-      series = this.#seriesFor(name, '{}', undefined);
+      series = this.#seriesFor(name, '{}', undefined, value);
     } else {
       if (options === null || typeof options !== 'object') throw invalidArgument(`The options of metric ${name} must be an object, got ${JSON.stringify(options)}.`, {});
       checkKeys(options, ['type', 'tags', 'timestamp'], 'options');
       const { type, tags, timestamp } = options;
       if (type !== undefined && !METRIC_TYPES.includes(type)) throw invalidArgument(`options.type must be "gauge" or "counter", got ${JSON.stringify(type)}.`, { type });
       time = timestamp === undefined ? Date.now() : checkTime(timestamp);
-      series = this.#seriesFor(name, tags === undefined ? '{}' : canonicalTags(tags, 'options.tags'), type);
-    }
-    if (series.type === 'counter' && value < 0) {
-      throw invalidArgument(`Metric ${name} is a counter, whose points are increments; got ${value}. Record a gauge for values that go down.`, { name, value });
+      series = this.#seriesFor(name, tags === undefined ? '{}' : canonicalTags(tags, 'options.tags'), type, value);
     }
 
     if (this.#buffer.push(series, time, value)) {
@@ -282,19 +279,22 @@ export class MetricStore {
     }
   }
 
-  #seriesFor(name: string, tags: string, type: MetricType | undefined): SeriesEntry {
+  /** Returns the series of a point after checking the point's type and value against it. */
+  #seriesFor(name: string, tags: string, type: MetricType | undefined, value: number): SeriesEntry {
     const cached = this.#series.get(`${name}\n${tags}`);
-    if (cached === undefined) return this.#createSeries(name, tags, type);
+    if (cached === undefined) return this.#createSeries(name, tags, type, value);
     if (type !== undefined && type !== cached.type) throw typeMismatch(name, cached.type, type);
+    if (cached.type === 'counter' && value < 0) throw negativeIncrement(name, value);
     return cached;
   }
 
-  /** Finds or inserts the series row, checking the type against the metric's other series. */
-  #createSeries(name: string, tags: string, type: MetricType | undefined): SeriesEntry {
+  /** Finds or inserts the series row, checking the type against the metric's other series before anything is written. */
+  #createSeries(name: string, tags: string, type: MetricType | undefined, value: number): SeriesEntry {
     const create = this.#db.transaction((): SeriesEntry => {
       const existing = this.#db.prepare('SELECT id, type FROM metric_series WHERE name = ? AND tags = ?').get(name, tags) as { id: number; type: MetricType } | undefined;
       if (existing !== undefined) {
         if (type !== undefined && type !== existing.type) throw typeMismatch(name, existing.type, type);
+        if (existing.type === 'counter' && value < 0) throw negativeIncrement(name, value);
         return { id: existing.id, name, tags, type: existing.type };
       }
 
@@ -306,6 +306,7 @@ export class MetricStore {
       }
 
       const resolvedType = type ?? metricType ?? 'gauge';
+      if (resolvedType === 'counter' && value < 0) throw negativeIncrement(name, value);
       const id = Number(this.#db.prepare('INSERT INTO metric_series (name, tags, type, created_at) VALUES (?, ?, ?, ?)').run(name, tags, resolvedType, Date.now()).lastInsertRowid);
       const insertTag = this.#db.prepare('INSERT INTO metric_series_tags (key, value, series_id) VALUES (?, ?, ?)');
       for (const [key, value] of Object.entries(JSON.parse(tags) as MetricTags)) insertTag.run(key, value, id);
@@ -378,6 +379,10 @@ function invalidName(name: unknown): ValidationError {
 
 function typeMismatch(name: string, stored: MetricType, requested: MetricType): ValidationError {
   return new ValidationError(ErrorCodes.METRIC_TYPE_MISMATCH, `Metric ${name} is a ${stored}, but this point is recorded as a ${requested}; use another metric name for the ${requested}.`, { details: { name, stored, requested } });
+}
+
+function negativeIncrement(name: string, value: number): ValidationError {
+  return invalidArgument(`Metric ${name} is a counter, whose points are increments; got ${value}. Record a gauge for values that go down.`, { name, value });
 }
 
 function closedError(): PorchlightError {
