@@ -8,6 +8,9 @@ interface Suite {
 
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
+  { name: 'metrics', run: async () => (await import('./metrics.js')).run() },
+  { name: 'config', run: async () => (await import('./config.js')).run() },
+  { name: 'audit', run: async () => (await import('./audit.js')).run() },
 ];
 
 const requested = process.argv.slice(2);

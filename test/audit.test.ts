@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { ErrorCodes } from '../src/errors.js';
+import { auditHash } from '../src/audit/audit-hash.js';
 import type { AuditRecord } from '../src/audit/audit-log.js';
 import { DATABASE_FILE, STORES, openStorage, type StorageManager, type StorageOptions } from '../src/storage-manager.js';
 import { randomGenerator, randomVectors, temporaryDirectory } from './helpers/reference.js';
@@ -77,7 +78,8 @@ describe('audit', () => {
     const records = storage.audit.query({ limit: 1000 }).records;
     expect(records[0]!.previousHash).toBe('0'.repeat(64));
     for (let i = 1; i < records.length; i++) expect(records[i]!.previousHash).toBe(records[i - 1]!.hash);
-    const expected = createHash('sha256').update(JSON.stringify([appended.id, Date.parse(appended.time), 'doorbell-service', 'backup.created', '/backups/a', '{"files":["a","b"],"size":10}', appended.previousHash])).digest('hex');
+    const text = `${appended.id}\n${Date.parse(appended.time)}\n16:doorbell-service\n14:backup.created\n10:/backups/a\n29:{"files":["a","b"],"size":10}\n${appended.previousHash}`;
+    const expected = createHash('sha256').update(text).digest('hex');
     expect(appended.hash).toBe(expected);
     expect(appended.actor).toBe('doorbell-service');
   });
@@ -104,7 +106,7 @@ describe('audit', () => {
     const id = migrations + 20;
     tamper((db) => {
       const row = db.prepare('SELECT * FROM audit_log WHERE id = ?').get(id) as { time: number; actor: string; action: string; target: string; previous_hash: string };
-      const hash = createHash('sha256').update(JSON.stringify([id, row.time, 'mallory', row.action, row.target, '{"i":19}', row.previous_hash])).digest('hex');
+      const hash = auditHash(id, row.time, 'mallory', row.action, row.target, '{"i":19}', row.previous_hash);
       db.prepare("UPDATE audit_log SET actor = 'mallory', hash = ? WHERE id = ?").run(hash, id);
     });
     const result = await verifyReopened();

@@ -1,14 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** The `previous_hash` of the first record: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
 
+// crypto.hash (Node.js 20.12 and later) skips the Hash object and is about twice as fast per record.
+const sha256Hex: (text: string) => string = typeof hash === 'function'
+  ? (text) => hash('sha256', text, 'hex')
+  : (text) => createHash('sha256').update(text).digest('hex');
+
 /**
- * Returns the hex SHA-256 that chains an audit record: the hash of the JSON array
- * `[id, time, actor, action, target, details, previousHash]`, where `details` is the stored
- * canonical JSON text and `time` is epoch milliseconds. A JSON array keeps field boundaries
- * unambiguous whatever characters the strings contain.
+ * Returns the hex SHA-256 that chains an audit record. The hashed text is, joined by "\n": the id
+ * and the time (epoch milliseconds) in decimal; actor, action, target and details (the stored
+ * canonical JSON), each written as `<length in UTF-16 code units>:<text>`; and the previous record's
+ * hash. The length prefixes keep field boundaries unambiguous whatever the strings contain, without
+ * the cost of escaping them. The text is hashed as UTF-8.
  */
 export function auditHash(id: number, time: number, actor: string, action: string, target: string, details: string, previousHash: string): string {
-  return createHash('sha256').update(JSON.stringify([id, time, actor, action, target, details, previousHash])).digest('hex');
+  return sha256Hex(`${id}\n${time}\n${actor.length}:${actor}\n${action.length}:${action}\n${target.length}:${target}\n${details.length}:${details}\n${previousHash}`);
 }

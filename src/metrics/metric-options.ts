@@ -9,7 +9,7 @@ export type RetentionDays = Record<Resolution, number | null>;
 export interface MetricsOptions {
   /**
    * Points buffered in memory at most. The record that fills the buffer writes it synchronously,
-   * so points are never dropped. Default 5,000.
+   * so points are never dropped. Default 10,000.
    */
   flushSize?: number;
   /** Milliseconds after the first buffered point at which the buffer is written. Default 1,000. */
@@ -35,7 +35,7 @@ export interface ResolvedMetricsOptions {
 }
 
 export const DEFAULT_METRICS_OPTIONS: Readonly<ResolvedMetricsOptions> = Object.freeze({
-  flushSize: 5_000,
+  flushSize: 10_000,
   flushIntervalMs: 1_000,
   retention: Object.freeze({ raw: 7, minute: 30, hour: 365, day: null }),
   retentionChunkSize: 5_000,

@@ -81,8 +81,8 @@ export class MetricStore {
   readonly #logger: Logger;
   readonly #buffer: MetricBuffer;
   readonly #writer: MetricWriter;
-  /** Series by name and canonical tags joined with "\n", which names cannot contain. */
-  readonly #series = new Map<string, SeriesEntry>();
+  /** Series by name, then by canonical tags. */
+  readonly #series = new Map<string, Map<string, SeriesEntry>>();
   readonly #seriesQueries = new Map<number, Statement>();
   readonly #selectRollups: Statement;
   readonly #selectMergedRollups: Statement;
@@ -132,7 +132,7 @@ export class MetricStore {
       series = this.#seriesFor(name, '{}', undefined, value);
     } else {
       if (options === null || typeof options !== 'object') throw invalidArgument(`The options of metric ${name} must be an object, got ${JSON.stringify(options)}.`, {});
-      checkKeys(options, ['type', 'tags', 'timestamp'], 'options');
+      checkRecordKeys(options);
       const { type, tags, timestamp } = options;
       if (type !== undefined && !METRIC_TYPES.includes(type)) throw invalidArgument(`options.type must be "gauge" or "counter", got ${JSON.stringify(type)}.`, { type });
       time = timestamp === undefined ? Date.now() : checkTime(timestamp);
@@ -281,7 +281,7 @@ export class MetricStore {
 
   /** Returns the series of a point after checking the point's type and value against it. */
   #seriesFor(name: string, tags: string, type: MetricType | undefined, value: number): SeriesEntry {
-    const cached = this.#series.get(`${name}\n${tags}`);
+    const cached = this.#series.get(name)?.get(tags);
     if (cached === undefined) return this.#createSeries(name, tags, type, value);
     if (type !== undefined && type !== cached.type) throw typeMismatch(name, cached.type, type);
     if (cached.type === 'counter' && value < 0) throw negativeIncrement(name, value);
@@ -314,7 +314,12 @@ export class MetricStore {
     });
 
     const entry = create.immediate();
-    this.#series.set(`${name}\n${tags}`, entry);
+    let byTags = this.#series.get(name);
+    if (byTags === undefined) {
+      byTags = new Map();
+      this.#series.set(name, byTags);
+    }
+    byTags.set(tags, entry);
     return entry;
   }
 
@@ -360,6 +365,15 @@ export class MetricStore {
 
     const order = times.map((_, index) => index).sort((a, b) => times[a]! - times[b]! || a - b);
     return order.map((index) => [times[index]!, 1, values[index]!, values[index]!, values[index]!]);
+  }
+}
+
+const RECORD_OPTION_KEYS: readonly string[] = Object.freeze(['type', 'tags', 'timestamp']);
+
+/** checkKeys for the hot path: a for-in loop allocates no key array. */
+function checkRecordKeys(options: object): void {
+  for (const key in options) {
+    if (key !== 'type' && key !== 'tags' && key !== 'timestamp') checkKeys(options, RECORD_OPTION_KEYS, 'options');
   }
 }
 
