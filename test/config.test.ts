@@ -44,7 +44,7 @@ function applyChanges(document: JsonValue, changes: JsonChange[]): JsonValue {
   return result;
 }
 
-/** A random JSON document of nested objects, arrays and scalars. */
+/** Builds a random JSON document of nested objects, arrays and scalars. */
 function randomDocument(next: () => number, depth = 0): JsonValue {
   const kind = depth > 3 ? Math.floor(next() * 4) : Math.floor(next() * 6);
   switch (kind) {
@@ -61,7 +61,7 @@ function randomDocument(next: () => number, depth = 0): JsonValue {
   }
 }
 
-/** A copy of `document` with a few members changed, added or removed. */
+/** Returns a copy of `document` with a few members changed, added or removed. */
 function mutate(document: JsonValue, next: () => number): JsonValue {
   if (document === null || typeof document !== 'object') return next() < 0.5 ? document : randomDocument(next, 2);
   if (Array.isArray(document)) {

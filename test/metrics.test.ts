@@ -170,6 +170,20 @@ describe('metrics', () => {
     expect(storedPointCount()).toBe(2);
   });
 
+  it('failed flush keeps points', async () => {
+    const storage = await open({ metrics: { flushSize: 4, flushIntervalMs: 3_600_000 } });
+    storage.metrics.record('load', 0, { timestamp: T0 });
+    storage.database.exec("CREATE TRIGGER fail_blocks BEFORE INSERT ON metric_blocks BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    for (let i = 1; i < 4; i++) storage.metrics.record('load', i, { timestamp: T0 + i });
+    expect(storage.metrics.pending).toBe(4);
+    expect(() => storage.metrics.record('load', 4, { timestamp: T0 + 4 })).toThrow(expect.objectContaining({ code: ErrorCodes.DATABASE_ERROR }));
+    expect(() => storage.metrics.flush()).toThrow(/disk full/);
+    expect(storage.metrics.pending).toBe(4);
+    storage.database.exec('DROP TRIGGER fail_blocks');
+    expect(storage.metrics.flush()).toBe(4);
+    expect(storage.metrics.history('load', { start: T0, end: T0 + 10 }).map((bucket) => bucket.sum)).toEqual([0, 1, 2, 3]);
+  });
+
   it('close writes buffered points', async () => {
     const storage = await open({ metrics: { flushSize: 1000, flushIntervalMs: 3_600_000 } });
     for (let i = 0; i < 5; i++) storage.metrics.record('load', i, { timestamp: T0 + i });

@@ -11,11 +11,11 @@ import { auditHash, GENESIS_HASH } from './audit-hash.js';
 export { AUDIT_ACTIONS } from './audit-actions.js';
 
 export interface AuditEntry {
-  /** Who made the change: a user, a service or a CLI author. Default: `options.audit.actor`. */
+  /** User, service or CLI author that made the change. Default: `options.audit.actor`. */
   actor?: string;
   /** Dotted lower-case words, such as `person.added`; see `AUDIT_ACTIONS`. */
   action: string;
-  /** What changed, such as a person id or a configuration key. */
+  /** Subject of the change, such as a person id or a configuration key. */
   target: string;
   /** Any JSON object; stored as canonical JSON. Default `{}`. */
   details?: Record<string, unknown>;

@@ -35,7 +35,7 @@ export interface ConfigVersion extends ConfigVersionInfo {
 }
 
 export interface ConfigChangeOptions {
-  /** Who made the change; also the actor of its audit record. */
+  /** Person or service making the change; also the actor of its audit record. */
   author: string;
   comment?: string;
 }
@@ -43,7 +43,7 @@ export interface ConfigChangeOptions {
 export interface ConfigStoreOptions {
   /** A validator per key, run before each new version of that key is stored. */
   validators?: Record<string, ConfigValidator>;
-  /** Where every change is recorded, in the same transaction. */
+  /** Audit log that records every change in the change's transaction. */
   audit?: AuditLog;
   logger?: Logger;
 }
@@ -74,8 +74,8 @@ interface VersionRow {
 
 /**
  * Versioned JSON configuration documents by key. Every change is a new numbered version with its
- * author, comment, time and checksum, written with its audit record in one transaction; no version
- * is ever changed or deleted.
+ * author, comment, time and checksum, written with its audit record in one transaction. No version
+ * is changed or deleted afterwards.
  */
 export class ConfigStore {
   readonly #db: SqliteDatabase;

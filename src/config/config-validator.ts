@@ -26,7 +26,7 @@ export function compileValidator(validator: unknown, name: string): CompiledVali
   try {
     // One instance per schema, so two keys may use schemas with the same $id. Ajv's default strict
     // schema mode rejects unknown keywords, so a misspelled "requried" fails here instead of letting
-    // every document through; logger: false keeps its warnings off the console.
+    // every document through. logger: false keeps Ajv's warnings off the console.
     validate = new Ajv({ allErrors: true, logger: false }).compile(validator as AnySchemaObject);
   } catch (error) {
     throw invalidArgument(`${name} is not a valid JSON Schema: ${(error as Error).message}.`, {});

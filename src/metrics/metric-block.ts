@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
 
-// Blocks are stored as the platform's Float64Array bytes; every platform Node.js supports today is
-// little-endian, and the schema promises little-endian, so refuse to run rather than write others.
+// Blocks are stored as the platform's Float64Array bytes, and the schema promises little-endian.
+// Every platform Node.js supports today is little-endian, so any other stops here instead of writing.
 if (endianness() !== 'LE') throw new Error('porchlight: metric blocks need a little-endian platform');
 
 /** Points of one series in one block: times in epoch milliseconds, ascending, and their values. */

@@ -9,7 +9,7 @@ export type RetentionDays = Record<Resolution, number | null>;
 export interface MetricsOptions {
   /**
    * Points buffered in memory at most. The record that fills the buffer writes it synchronously,
-   * so points are never dropped. Default 10,000.
+   * so points are not dropped. Default 10,000.
    */
   flushSize?: number;
   /** Milliseconds after the first buffered point at which the buffer is written. Default 1,000. */

@@ -69,7 +69,7 @@ const METRIC_TYPES: readonly MetricType[] = Object.freeze(['gauge', 'counter']);
 type BucketRow = [bucket: number, count: number, sum: number, min: number, max: number];
 
 /**
- * Metric time series. `record` validates a point and appends it to an in-memory buffer; the buffer
+ * Metric time series. `record` validates a point and appends it to an in-memory buffer. The buffer
  * is written in one transaction when it fills (synchronously, inside that `record` call), when
  * `flushIntervalMs` has passed since its first point, on `flush()` and on `close()`. Reads flush
  * first, so they see every recorded point. A crash loses the points still buffered, at most
@@ -113,10 +113,11 @@ export class MetricStore {
   }
 
   /**
-   * Buffers one point of metric `name`. Throws, and buffers nothing, for an invalid name, a value
-   * that is not a finite number (or a negative counter increment), tags that are not a flat string
-   * map, a time outside 2000 to 2100, or a type other than the metric's. The first point of a new
-   * series writes the series row at once.
+   * Buffers one point of metric `name`. The first point of a new series writes the series row at
+   * once. Throws, and buffers nothing, for an invalid name or a value that is not a finite number.
+   * The same holds for a negative counter increment, tags that are not a flat string map, a time
+   * outside 2000 to 2100, and a type other than the metric's. When the buffer is full and cannot be
+   * written, throws DATABASE_ERROR and buffers nothing.
    */
   record(name: string, value: number, options?: RecordOptions): void {
     if (this.#closed) throw closedError();
@@ -139,8 +140,10 @@ export class MetricStore {
       series = this.#seriesFor(name, tags === undefined ? '{}' : canonicalTags(tags, 'options.tags'), type, value);
     }
 
+    // A full buffer here means the last write failed: retry it, and reject this point if it fails again.
+    if (this.#buffer.length === this.#buffer.capacity) this.#flush();
     if (this.#buffer.push(series, time, value)) {
-      this.#flush();
+      this.#flushOrRetryLater();
     } else if (this.#timer === undefined) {
       this.#schedule();
     }
@@ -262,20 +265,26 @@ export class MetricStore {
   }
 
   #schedule(): void {
-    this.#timer = setTimeout(() => this.#flushOnTimer(), this.#options.flushIntervalMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushOrRetryLater();
+    }, this.#options.flushIntervalMs);
     // A pending flush must not keep the process alive; close() writes what is left.
     this.#timer.unref();
   }
 
-  #flushOnTimer(): void {
-    this.#timer = undefined;
+  /**
+   * Writes the buffer; on failure keeps the points, logs and retries after the interval. Used where
+   * the points are already accepted: by the timer, and by the record that filled the buffer. The next
+   * record, flush() or close() throws if the write still fails.
+   */
+  #flushOrRetryLater(): void {
     try {
       this.#flush();
     } catch (error) {
-      // No caller to throw to: log, keep the points and try again; flush() and close() rethrow.
       this.#failedFlushes += 1;
       this.#logger.error({ err: error, points: this.#buffer.length, consecutiveFailures: this.#failedFlushes }, 'metrics flush failed; retrying');
-      if (!this.#closed) this.#schedule();
+      if (!this.#closed && this.#timer === undefined) this.#schedule();
     }
   }
 
@@ -381,7 +390,7 @@ function toBucket([bucket, count, sum, min, max]: BucketRow): MetricBucket {
   return { timestamp: toIsoString(bucket), count, sum, min, max, average: sum / count };
 }
 
-/** The common case, epoch milliseconds, is checked inline; other forms go through toEpochMs. */
+/** Converts a point's time to epoch milliseconds, checking plain numbers inline and other forms through toEpochMs. */
 function checkTime(timestamp: TimeInput): number {
   if (typeof timestamp === 'number' && timestamp >= MIN_TIMESTAMP && timestamp < MAX_TIMESTAMP) return Math.floor(timestamp);
   return toEpochMs(timestamp, 'options.timestamp');

@@ -37,7 +37,7 @@ interface SeriesGroups {
 
 /**
  * Writes a buffer of points. The points of each series are grouped by UTC hour and stored as one
- * block row per group; the rollups get one UPSERT per minute, hour and day touched, which adds the
+ * block row per group. The rollups get one UPSERT per minute, hour and day touched. It adds the
  * group's count and sum to the stored row and widens its min and max. Run inside a transaction.
  */
 export class MetricWriter {
