@@ -1,7 +1,7 @@
-// Metric ingest and history: 10 metrics recorded every 10 seconds for PORCHLIGHT_BENCH_METRICS_DAYS
-// days (default 30, 2,592,000 points) through metrics.record, then hourly and per-minute histories
-// read from the rollups, beside the same aggregates computed from the raw points and beside a plain
-// one-row-per-point table as the ingest peer.
+// Metric ingest and history. 10 metrics are recorded every 10 seconds for
+// PORCHLIGHT_BENCH_METRICS_DAYS days (default 30, 2,592,000 points) through metrics.record. The
+// ingest peer is a plain one-row-per-point table. Hourly and per-minute histories are read from the
+// rollups, beside the same hourly aggregates computed from the raw points.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ function days(): number {
 
 const NAMES = Array.from({ length: METRICS }, (_, m) => `camera.front.metric${m}`);
 
-/** A deterministic, bounded signal per metric and step. */
+/** Computes a deterministic, bounded signal per metric and step. */
 function valueAt(metric: number, step: number): number {
   return 50 + 40 * Math.sin((step + metric * 97) / 360) + ((step * 7919 + metric * 104729) % 100) / 10;
 }
@@ -50,7 +50,7 @@ function ingest(storage: StorageManager, firstStep: number, steps: number): numb
   return (performance.now() - started) / 1000;
 }
 
-/** The peer: one row per point in a rowid table indexed by (series, time), 5,000 rows per transaction, no rollups. */
+/** Inserts the points as the peer stores them: one row per point in a table indexed by (series, time), 5,000 rows per transaction, no rollups. */
 function ingestPlainRows(directory: string, steps: number): number {
   const db = new Database(join(directory, 'plain.db'));
   db.pragma('journal_mode = WAL');
@@ -122,7 +122,7 @@ export async function run(): Promise<void> {
     const totalSeconds = ours + rest;
     const bytes = statSync(join(directory, 'porchlight', DATABASE_FILE)).size;
     process.stdout.write(`Ingest through metrics.record, ${METRICS} metrics every ${INTERVAL_MS / 1000} s, first day, same run:\n\n${markdownTable(ingestTable)}\n\n`);
-    process.stdout.write(`Whole data set: ${totalPoints.toLocaleString('en-US')} points over ${dayCount} days in ${totalSeconds.toFixed(1)} s = ${Math.round(totalPoints / totalSeconds).toLocaleString('en-US')} points/s; database file ${(bytes / 1e6).toFixed(1)} MB (${(bytes / totalPoints).toFixed(1)} bytes per point, rollups and WAL checkpointed data included).\n\n`);
+    process.stdout.write(`Whole data set: ${totalPoints.toLocaleString('en-US')} points over ${dayCount} days in ${totalSeconds.toFixed(1)} s = ${Math.round(totalPoints / totalSeconds).toLocaleString('en-US')} points/s; database file without its WAL ${(bytes / 1e6).toFixed(1)} MB (${(bytes / totalPoints).toFixed(1)} bytes per point, rollups included).\n\n`);
 
     // Histories of one metric.
     const name = NAMES[3]!;

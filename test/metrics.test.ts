@@ -148,6 +148,25 @@ describe('metrics', () => {
     expect(storage.metrics.history('no.such.metric', range)).toEqual([]);
   });
 
+  it('small flushes share a block', async () => {
+    const storage = await open({ metrics: { flushIntervalMs: 3_600_000 } });
+    const next = randomGenerator(13);
+    const recorded: { time: number; value: number; order: number }[] = [];
+    // 1,100 flushes of one point each within one hour, in random order with repeated times.
+    for (let order = 0; order < 1100; order++) {
+      const time = T0 + Math.floor(next() * 600) * 1000;
+      storage.metrics.record('load', order, { timestamp: time });
+      storage.metrics.flush();
+      recorded.push({ time, value: order, order });
+    }
+    const blocks = storage.database.prepare('SELECT count FROM metric_blocks ORDER BY rowid').pluck().all();
+    expect(blocks).toEqual([1024, 76]);
+    const expected = recorded.sort((a, b) => a.time - b.time || a.order - b.order);
+    const raw = storage.metrics.history('load', { start: T0, end: T0 + 3_600_000 });
+    expect(raw.map((point) => point.timestamp)).toEqual(expected.map((point) => toIsoString(point.time)));
+    expect(raw.map((point) => point.sum)).toEqual(expected.map((point) => point.value));
+  });
+
   it('flushes when buffer is full', async () => {
     const storage = await open({ metrics: { flushSize: 10, flushIntervalMs: 3_600_000 } });
     for (let i = 0; i < 9; i++) storage.metrics.record('load', i, { timestamp: T0 + i });

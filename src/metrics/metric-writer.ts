@@ -1,13 +1,21 @@
 import type { Statement } from 'better-sqlite3';
 
 import type { SqliteDatabase } from '../db/open-database.js';
-import { encodeBlock } from './metric-block.js';
+import { decodeBlock, encodeBlock } from './metric-block.js';
 import type { MetricBuffer } from './metric-buffer.js';
 import { ROLLUP_WIDTHS, type RollupResolution } from './resolutions.js';
 
 const MINUTE = ROLLUP_WIDTHS.minute;
 const HOUR = ROLLUP_WIDTHS.hour;
 const DAY = ROLLUP_WIDTHS.day;
+
+/**
+ * Groups of fewer points are appended to the newest block of their series and hour when it has room,
+ * so points that arrive in real time, a few per flush, do not each become a row.
+ */
+const SMALL_GROUP = 64;
+/** Points per block at most after appending small groups. */
+const MAX_APPENDED_BLOCK = 1024;
 
 /** Count, sum, min and max of the points of one series in one bucket. */
 interface RunningBucket {
@@ -42,11 +50,15 @@ interface SeriesGroups {
  */
 export class MetricWriter {
   readonly #insertBlock: Statement;
+  readonly #selectNewestBlock: Statement;
+  readonly #updateBlock: Statement;
   readonly #upsertRollup: Statement;
   readonly #updateLast: Statement;
 
   constructor(db: SqliteDatabase) {
     this.#insertBlock = db.prepare('INSERT INTO metric_blocks (series_id, start_time, end_time, count, points) VALUES (?, ?, ?, ?, ?)');
+    this.#selectNewestBlock = db.prepare('SELECT rowid, count, points FROM metric_blocks WHERE series_id = ? AND start_time >= ? AND start_time < ? ORDER BY rowid DESC LIMIT 1');
+    this.#updateBlock = db.prepare('UPDATE metric_blocks SET start_time = ?, end_time = ?, count = ?, points = ? WHERE rowid = ?');
     this.#upsertRollup = db.prepare(`INSERT INTO metric_rollups (resolution, series_id, bucket, count, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (resolution, series_id, bucket) DO UPDATE SET
         count = count + excluded.count, sum = sum + excluded.sum, min = min(min, excluded.min), max = max(max, excluded.max)`);
@@ -59,8 +71,7 @@ export class MetricWriter {
       const days = new Map<number, RunningBucket>();
       for (const group of series.hours.values()) {
         if (!group.sorted) sortGroup(group);
-        const { times, values } = group;
-        this.#insertBlock.run(series.id, times[0], times[times.length - 1], times.length, encodeBlock(times, values, times.length));
+        this.#storeBlock(series.id, group);
         const hour = this.#upsertMinutes(series.id, group);
         this.#upsert('hour', series.id, hour);
 
@@ -72,6 +83,33 @@ export class MetricWriter {
       for (const day of days.values()) this.#upsert('day', series.id, day);
       this.#updateLast.run(series.lastTime, series.lastValue, series.id, series.lastTime);
     }
+  }
+
+  /** Appends a small sorted group to the newest block of its hour when that has room, else inserts a block. */
+  #storeBlock(seriesId: number, group: HourGroup): void {
+    const { times, values } = group;
+    if (times.length < SMALL_GROUP) {
+      const newest = this.#selectNewestBlock.get(seriesId, group.hour, group.hour + HOUR) as { rowid: number; count: number; points: Buffer } | undefined;
+      if (newest !== undefined && newest.count + times.length <= MAX_APPENDED_BLOCK) {
+        const stored = decodeBlock(newest.points, newest.count);
+        const count = newest.count + times.length;
+        const mergedTimes = new Float64Array(count);
+        const mergedValues = new Float64Array(count);
+        // Merge two sorted runs; on equal times the stored point goes first, as it was recorded first.
+        for (let i = 0, j = 0, k = 0; k < count; k++) {
+          if (j >= times.length || (i < newest.count && stored.times[i]! <= times[j]!)) {
+            mergedTimes[k] = stored.times[i]!;
+            mergedValues[k] = stored.values[i++]!;
+          } else {
+            mergedTimes[k] = times[j]!;
+            mergedValues[k] = values[j++]!;
+          }
+        }
+        this.#updateBlock.run(mergedTimes[0], mergedTimes[count - 1], count, encodeBlock(mergedTimes, mergedValues, count), newest.rowid);
+        return;
+      }
+    }
+    this.#insertBlock.run(seriesId, times[0], times[times.length - 1], times.length, encodeBlock(times, values, times.length));
   }
 
   /** Upserts the minute buckets of a sorted hour group and returns the group's hour bucket. */
