@@ -8,7 +8,16 @@ export type {
 export { FaceIndex, MAX_DIMENSION, MAX_K } from './faces/face-index.js';
 export type { Metric, VectorInput, FaceIndexOptions, IndexSearchOptions, IndexHit } from './faces/face-index.js';
 export { Migrator, loadMigrations } from './db/migrator.js';
-export type { Migration, MigrationStatus } from './db/migrator.js';
+export type {
+  Migration, MigrationStatus, MigrationState, MigrationStep, MigrationRun, MigratorOptions, MigrateUpOptions, MigrateDownOptions,
+} from './db/migrator.js';
+export { EventStore, MAX_BATCH_SIZE, MAX_PAGE_SIZE } from './events/event-store.js';
+export type { EventStoreOptions } from './events/event-store.js';
+export { EVENT_TYPES } from './events/event-types.js';
+export type {
+  EventType, KnownEventType, TimeInput, JsonValue, JsonObject, NewEvent, StoredEvent, EventPatch, StoreEventOptions, EventFilter,
+  EventQuery, EventPage, EventStatisticsOptions, EventStatistics, EventBucket,
+} from './events/event-types.js';
 export {
   PorchlightError, ValidationError, NotFoundError, ConflictError, MigrationError, StorageError, ErrorCodes,
 } from './errors.js';
@@ -24,7 +33,6 @@ export type { MetricsOptions, RetentionDays } from './metrics/metric-options.js'
 export type { RetentionResult } from './metrics/metric-retention.js';
 export { RESOLUTIONS } from './metrics/resolutions.js';
 export type { Resolution, RollupResolution } from './metrics/resolutions.js';
-export type { TimeInput } from './metrics/timestamp.js';
 export { ConfigStore } from './config/config-store.js';
 export type { ConfigVersion, ConfigVersionInfo, ConfigChangeOptions, ConfigOperation, ConfigStoreOptions } from './config/config-store.js';
 export type { ConfigValidator, ConfigValidatorFunction } from './config/config-validator.js';
@@ -32,4 +40,3 @@ export type { JsonChange } from './config/json-diff.js';
 export { AuditLog } from './audit/audit-log.js';
 export { AUDIT_ACTIONS } from './audit/audit-actions.js';
 export type { AuditEntry, AuditRecord, AuditQuery, AuditPage, AuditVerification, AuditFailure, AuditLogOptions } from './audit/audit-log.js';
-export type { JsonValue } from './audit/canonical-json.js';

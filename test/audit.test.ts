@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { Migrator } from '../src/db/migrator.js';
+import { openDatabase } from '../src/db/open-database.js';
 import { ErrorCodes } from '../src/errors.js';
 import { auditHash } from '../src/audit/audit-hash.js';
 import type { AuditRecord } from '../src/audit/audit-log.js';
@@ -66,10 +68,23 @@ describe('audit', () => {
     const storage = await open();
     const records = storage.audit.query().records;
     expect(records.map((record) => record.action)).toEqual(STORES.map(() => 'migration.applied'));
-    expect(records.map((record) => record.target)).toEqual(['faces/0001_create_faces', 'metrics/0001_create_metrics', 'config/0001_create_config_versions', 'audit/0001_create_audit_log']);
+    expect(records.map((record) => record.target)).toEqual(['faces/0001_create_faces', 'events/0001_create_events', 'metrics/0001_create_metrics', 'config/0001_create_config_versions', 'audit/0001_create_audit_log']);
     await storage.close();
     const reopened = await open();
     expect(reopened.audit.query().records.length).toBe(STORES.length);
+  });
+
+  it('records backup before migrations', async () => {
+    const db = openDatabase(join(directory.path, DATABASE_FILE));
+    await new Migrator(db, ['faces']).up();
+    db.prepare("INSERT INTO persons VALUES ('alice', 'Alice', 'known', NULL, '{}', 0, 0)").run();
+    db.close();
+
+    const storage = await open();
+    const records = storage.audit.query().records;
+    expect(records.map((record) => record.action)).toEqual(['backup.created', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied']);
+    expect(records[0]!.target).toBe(storage.migrationsAtOpen.backupPath);
+    expect(records[0]!.details).toEqual({ reason: 'before-migration' });
   });
 
   it('chains hashes from genesis', async () => {
@@ -259,14 +274,14 @@ describe('audit', () => {
       ['empty target', (s) => s.audit.append({ action: 'a.b', target: '' }), ErrorCodes.INVALID_ARGUMENT],
       ['empty actor', (s) => s.audit.append({ actor: '', action: 'a.b', target: 'x' }), ErrorCodes.INVALID_ARGUMENT],
       ['details as array', (s) => s.audit.append({ action: 'a.b', target: 'x', details: [1] as never }), ErrorCodes.INVALID_ARGUMENT],
-      ['details with undefined', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { a: undefined } }), ErrorCodes.INVALID_ARGUMENT],
-      ['details with NaN', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { a: Number.NaN } }), ErrorCodes.INVALID_ARGUMENT],
-      ['details with Date', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { at: new Date() } }), ErrorCodes.INVALID_ARGUMENT],
+      ['details with undefined', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { a: undefined } }), ErrorCodes.INVALID_JSON],
+      ['details with NaN', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { a: Number.NaN } }), ErrorCodes.INVALID_JSON],
+      ['details with Date', (s) => s.audit.append({ action: 'a.b', target: 'x', details: { at: new Date() } }), ErrorCodes.INVALID_JSON],
       ['unknown entry key', (s) => s.audit.append({ action: 'a.b', target: 'x', time: 1 } as never), ErrorCodes.INVALID_ARGUMENT],
       ['garbage cursor', (s) => s.audit.query({ cursor: 'not-a-cursor' }), ErrorCodes.INVALID_CURSOR],
       ['limit zero', (s) => s.audit.query({ limit: 0 }), ErrorCodes.INVALID_ARGUMENT],
       ['limit too large', (s) => s.audit.query({ limit: 5000 }), ErrorCodes.INVALID_ARGUMENT],
-      ['end before start', (s) => s.audit.query({ start: T0 + 1, end: T0 }), ErrorCodes.INVALID_ARGUMENT],
+      ['end before start', (s) => s.audit.query({ start: T0 + 1, end: T0 }), ErrorCodes.INVALID_TIME_RANGE],
       ['bad start', (s) => s.audit.query({ start: 'monday' }), ErrorCodes.INVALID_TIMESTAMP],
       ['unknown filter key', (s) => s.audit.query({ user: 'x' } as never), ErrorCodes.INVALID_ARGUMENT],
       ['bad order', (s) => s.audit.query({ order: 'newest' as never }), ErrorCodes.INVALID_ARGUMENT],
@@ -290,7 +305,7 @@ describe('audit', () => {
       const storage = await open();
       const details: Record<string, unknown> = {};
       details.self = details;
-      expect(() => storage.audit.append({ action: 'a.b', target: 'x', details })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+      expect(() => storage.audit.append({ action: 'a.b', target: 'x', details })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_JSON }));
     });
 
     it('rejects bad default actor', async () => {

@@ -9,6 +9,7 @@ export const AUDIT_ACTIONS = Object.freeze({
   CONFIG_PATCHED: 'config.patched',
   CONFIG_ROLLED_BACK: 'config.rolled_back',
   MIGRATION_APPLIED: 'migration.applied',
+  MIGRATION_REVERTED: 'migration.reverted',
   BACKUP_CREATED: 'backup.created',
   BACKUP_RESTORED: 'backup.restored',
 } as const);

@@ -144,7 +144,9 @@ export class AuditLog {
     checkKeys(filter, ['start', 'end', 'actor', 'action', 'target', 'limit', 'cursor', 'order'], 'filter');
     const start = filter.start === undefined ? null : toEpochMs(filter.start, 'filter.start');
     const end = filter.end === undefined ? null : toEpochMs(filter.end, 'filter.end');
-    if (start !== null && end !== null && end < start) throw invalidArgument(`filter.end (${toIsoString(end)}) is before filter.start (${toIsoString(start)}).`, {});
+    if (start !== null && end !== null && end < start) {
+      throw new ValidationError(ErrorCodes.INVALID_TIME_RANGE, `filter.end (${toIsoString(end)}) is before filter.start (${toIsoString(start)}); swap them.`, { details: { start, end } });
+    }
     for (const name of ['actor', 'action', 'target'] as const) {
       if (filter[name] !== undefined && typeof filter[name] !== 'string') throw invalidArgument(`filter.${name} must be a string, got ${JSON.stringify(filter[name])}.`, {});
     }

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../errors.js';
+import { ErrorCodes, ValidationError } from '../errors.js';
 
 /** Any value that JSON can represent exactly. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -12,7 +12,7 @@ export const MAX_JSON_DEPTH = 64;
  * that are equal as JSON therefore serialize to the same string, which makes checksums and hashes
  * independent of key order.
  *
- * Rejects with INVALID_ARGUMENT, naming the JSON Pointer of the value, anything that JSON would
+ * Rejects with INVALID_JSON, naming the JSON Pointer of the value, anything that JSON would
  * change or drop: `undefined`, functions, symbols, bigints, NaN and infinities, class instances such
  * as `Date` or `Map`, and cycles.
  */
@@ -63,6 +63,6 @@ function serialize(value: unknown, name: string, path: string, depth: number, an
   }
 }
 
-function notJson(name: string, path: string, reason: string) {
-  return invalidArgument(`${name}${path === '' ? '' : ` at ${path}`} cannot be stored as JSON: ${reason}.`, { name, path });
+function notJson(name: string, path: string, reason: string): ValidationError {
+  return new ValidationError(ErrorCodes.INVALID_JSON, `${name}${path === '' ? '' : ` at ${path}`} cannot be stored as JSON: ${reason}.`, { details: { name, path } });
 }

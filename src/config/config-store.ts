@@ -308,7 +308,7 @@ function checkChange(options: unknown): { author: string; comment: string | null
 }
 
 function checkDocument(value: unknown, name: string): string {
-  if (value === undefined) throw invalidArgument(`${name} is undefined; a configuration document is any JSON value (use null for an empty one).`, {});
+  if (value === undefined) throw new ValidationError(ErrorCodes.INVALID_JSON, `${name} is undefined; a configuration document is any JSON value (use null for an empty one).`, { details: { name } });
   const text = canonicalJson(value, name);
   if (text.length > MAX_CONFIG_LENGTH) {
     throw invalidArgument(`${name} is ${text.length} characters of JSON; the limit is ${MAX_CONFIG_LENGTH}.`, { length: text.length });

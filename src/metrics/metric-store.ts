@@ -170,7 +170,7 @@ export class MetricStore {
     if (!RESOLUTIONS.includes(resolution)) throw invalidArgument(`options.resolution must be one of ${RESOLUTIONS.join(', ')}; got ${JSON.stringify(resolution)}.`, { resolution });
     const end = options.end === undefined ? Date.now() : toEpochMs(options.end, 'options.end');
     const start = options.start === undefined ? end - DAY_MS : toEpochMs(options.start, 'options.start');
-    if (end < start) throw invalidArgument(`options.end (${toIsoString(end)}) is before options.start (${toIsoString(start)}).`, {});
+    if (end < start) throw new ValidationError(ErrorCodes.INVALID_TIME_RANGE, `options.end (${toIsoString(end)}) is before options.start (${toIsoString(start)}); swap them.`, { details: { start, end } });
     const tags = options.tags === undefined ? {} : JSON.parse(canonicalTags(options.tags, 'options.tags')) as MetricTags;
 
     this.#flush();
