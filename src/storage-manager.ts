@@ -131,8 +131,8 @@ export async function openStorage(options: StorageOptions): Promise<StorageManag
  * Appends one audit record for the backup taken before the migrations, if any, and one per applied
  * migration.
  * NOTE: the records commit after the migrations, in a transaction of their own, because the
- * migrator commits each file by itself; a crash between the two loses the records, not the schema.
- * Migrations run later through `storage.migrate` are not recorded.
+ * migrator commits each file by itself. A crash between the two loses the records, not the schema.
+ * Migrations run later through `storage.migrate` or `porchlight migrate` are not recorded.
  */
 function recordMigrations(audit: AuditLog, db: SqliteDatabase, run: MigrationRun): void {
   if (run.steps.length === 0 && run.backupPath === undefined) return;
