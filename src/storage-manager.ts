@@ -1,14 +1,19 @@
+import { AUDIT_ACTIONS } from './audit/audit-actions.js';
+import { AuditLog } from './audit/audit-log.js';
+import { ConfigStore } from './config/config-store.js';
 import { databaseError, openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { Migrator, type MigrationRun } from './db/migrator.js';
 import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument } from './errors.js';
 import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys } from './faces/face-database.js';
-import { cleanupOldData as runCleanup, effectivePolicy, type CleanupPolicy, type CleanupResult } from './operations/cleanup-old-data.js';
+import { MetricStore } from './metrics/metric-store.js';
+import { cleanupOldData as runCleanup, effectivePolicy, type CleanupPolicy, type CleanupResult, type EffectivePolicy } from './operations/cleanup-old-data.js';
 import { loadConfigFile } from './operations/config-file.js';
 import { createBackup, type BackupResult } from './operations/create-backup.js';
 import { MAIN_DATABASE, databaseLayout, type DatabaseFile } from './operations/database-layout.js';
 import { checkHealth, type HealthReport } from './operations/health-check.js';
 import { listBackups, type BackupEntry } from './operations/list-backups.js';
+import { OperationalMetrics } from './operations/operational-metrics.js';
 import { prepareRestore, swapInRestoredFiles } from './operations/restore-backup.js';
 import { Scheduler } from './operations/scheduler.js';
 import { resolveStorageConfig, type StorageConfig, type StorageOptions } from './operations/storage-config.js';
@@ -18,12 +23,14 @@ export { DATABASE_FILE } from './operations/storage-config.js';
 export type { StorageOptions } from './operations/storage-config.js';
 
 /** Stores whose migrations are applied, in order. */
-export const STORES = Object.freeze(['faces', 'events'] as const);
+export const STORES = Object.freeze(['faces', 'events', 'metrics', 'config', 'audit'] as const);
 
 /** Milliseconds after open before the first scheduled backup, when one is due. */
 const SCHEDULE_START_DELAY_MS = 60_000;
 /** Maximum wait before a failed scheduled backup is tried again. */
 const BACKUP_RETRY_MS = 15 * 60_000;
+/** Milliseconds between writes of the operational metrics (store latencies, database sizes). */
+const OPERATIONAL_METRICS_INTERVAL_MS = 60_000;
 
 /** An open connection to one database file of the layout. */
 export interface OpenedDatabase {
@@ -35,6 +42,9 @@ export interface OpenedDatabase {
 interface Stores {
   faces: FaceDatabase;
   events: EventStore;
+  metrics: MetricStore;
+  config: ConfigStore;
+  audit: AuditLog;
 }
 
 interface OpenedStorage {
@@ -73,13 +83,17 @@ export interface RestoreResult {
  * store) again from this object: the stores are rebuilt over the restored files.
  */
 export class StorageManager {
-  /** The configuration in force, with defaults applied; `config` is the name of the configuration store. */
+  /** The storage configuration in force, with defaults applied. */
   readonly settings: StorageConfig;
 
   #databases: OpenedDatabase[];
   #stores: Stores;
   #migrate: Migrator;
   #migrationsAtOpen: MigrationRun;
+  #operational!: OperationalMetrics;
+  /** The stores as callers see them: faces and events timed for the operational metrics. */
+  #views!: { faces: FaceDatabase; events: EventStore };
+  #operationalTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Backups, restores, cleanups and health checks run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
@@ -92,6 +106,7 @@ export class StorageManager {
     this.#stores = opened.stores;
     this.#migrate = opened.migrate;
     this.#migrationsAtOpen = opened.migrationsAtOpen;
+    this.#install(opened);
     this.#backupScheduler = new Scheduler({
       name: 'backup',
       nextDelayMs: () => this.#nextBackupDelay(),
@@ -115,11 +130,24 @@ export class StorageManager {
   }
 
   get faces(): FaceDatabase {
-    return this.#stores.faces;
+    return this.#views.faces;
   }
 
   get events(): EventStore {
-    return this.#stores.events;
+    return this.#views.events;
+  }
+
+  get metrics(): MetricStore {
+    return this.#stores.metrics;
+  }
+
+  /** The versioned configuration documents (not the storage's own settings, which are `settings`). */
+  get config(): ConfigStore {
+    return this.#stores.config;
+  }
+
+  get audit(): AuditLog {
+    return this.#stores.audit;
   }
 
   /**
@@ -207,13 +235,7 @@ export class StorageManager {
   async cleanupOldData(policy: CleanupPolicy = {}): Promise<CleanupResult> {
     this.#checkOpen();
     const effective = effectivePolicy(checkObject(policy, 'policy'), this.settings);
-    return this.#serialized(() => runCleanup({
-      config: this.settings,
-      databases: this.#databases,
-      policy: effective,
-      events: { store: this.#stores.events, db: this.#databaseOf('events') },
-      logger: this.settings.logger,
-    }));
+    return this.#serialized(() => this.#cleanup(effective));
   }
 
   /** Checks every database, the face index and the backups; see `HealthReport`. */
@@ -233,13 +255,52 @@ export class StorageManager {
     this.#closed = true;
     await this.#stopSchedulers();
     await this.#queue;
-    closeDatabases(this.#databases);
-    this.settings.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    try {
+      this.#operational.flush(this.#databases.map((entry) => entry.file));
+      this.#stores.metrics.close();
+    } finally {
+      closeDatabases(this.#databases);
+      this.settings.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    }
   }
 
   async #backup(directory: string, reason: 'manual' | 'scheduled'): Promise<BackupResult> {
     const { backup, logger } = this.settings;
-    return createBackup(this.#databases.map((entry) => entry.file), { directory, reason, compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
+    const started = performance.now();
+    let result: BackupResult;
+    try {
+      result = await createBackup(this.#databases.map((entry) => entry.file), { directory, reason, compression: backup.compression, compressionLevel: backup.compressionLevel, keep: backup.keep, logger });
+    } catch (error) {
+      this.#operational.backup(reason, performance.now() - started, undefined);
+      throw error;
+    }
+    this.#operational.backup(reason, result.durationMs, result.bytes);
+    this.#stores.audit.append({ action: AUDIT_ACTIONS.BACKUP_CREATED, target: result.path, details: { reason, bytes: result.bytes, removed: result.removed.length } });
+    return result;
+  }
+
+  async #cleanup(policy: EffectivePolicy): Promise<CleanupResult> {
+    const started = performance.now();
+    try {
+      const result = await runCleanup({
+        config: this.settings,
+        databases: this.#databases,
+        policy,
+        events: { store: this.#stores.events, db: this.#databaseOf('events') },
+        metrics: { store: this.#stores.metrics, db: this.#databaseOf('metrics') },
+        logger: this.settings.logger,
+      });
+      this.#operational.cleanup(result.durationMs, {
+        events: result.events.deleted,
+        metrics: Object.values(result.metrics).reduce((sum, count) => sum + count, 0),
+        backups: result.backupsRemoved.length,
+        pages: result.vacuum.reduce((sum, entry) => sum + entry.pagesFreed, 0),
+      });
+      return result;
+    } catch (error) {
+      this.#operational.cleanup(performance.now() - started, undefined);
+      throw error;
+    }
   }
 
   async #restore(path: string, options: RestoreOptions): Promise<RestoreResult> {
@@ -248,6 +309,8 @@ export class StorageManager {
     const prepared = await prepareRestore(path, this.#databases.map((entry) => entry.file), logger);
 
     await this.#stopSchedulers();
+    // Points still buffered belong to the data being replaced; they are written to it, then dropped with it.
+    this.#stores.metrics.close();
     closeDatabases(this.#databases);
     let swapped: ReturnType<typeof swapInRestoredFiles>;
     try {
@@ -267,6 +330,7 @@ export class StorageManager {
     }
     this.#install(opened);
     const previousFiles = swapped.finish(options.keepPrevious === true);
+    this.#stores.audit.append({ action: AUDIT_ACTIONS.BACKUP_RESTORED, target: prepared.folder, details: { backupCreatedAt: prepared.manifest.createdAt, keptPrevious: previousFiles } });
     this.#startSchedulers();
 
     const result: RestoreResult = {
@@ -296,6 +360,12 @@ export class StorageManager {
     this.#stores = opened.stores;
     this.#migrate = opened.migrate;
     this.#migrationsAtOpen = opened.migrationsAtOpen;
+    this.#operational = new OperationalMetrics(this.settings.operationalMetrics ? opened.stores.metrics : undefined, this.settings.logger);
+    this.#views = {
+      faces: this.#operational.instrument(opened.stores.faces, 'faces'),
+      events: this.#operational.instrument(opened.stores.events, 'events'),
+    };
+    for (const step of opened.migrationsAtOpen.steps) this.#operational.migration(step.store, step.version, step.durationMs);
   }
 
   #nextBackupDelay(): number {
@@ -310,9 +380,12 @@ export class StorageManager {
   #startSchedulers(): void {
     if (this.settings.backup.intervalMinutes > 0) this.#backupScheduler.start();
     if (this.settings.cleanup.intervalMinutes > 0) this.#cleanupScheduler.start();
+    this.#operationalTimer = setInterval(() => this.#operational.flush(this.#databases.map((entry) => entry.file)), OPERATIONAL_METRICS_INTERVAL_MS);
+    this.#operationalTimer.unref();
   }
 
   async #stopSchedulers(): Promise<void> {
+    clearInterval(this.#operationalTimer);
     await Promise.all([this.#backupScheduler.stop(), this.#cleanupScheduler.stop()]);
   }
 
@@ -420,9 +493,14 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
 
     current = files.find((file) => file.stores.includes('faces'));
     const dbOf = (store: string): SqliteDatabase => databases.find((entry) => entry.file.stores.includes(store))!.db;
+    const audit = new AuditLog(dbOf('audit'), { ...config.audit, logger: config.logger });
+    recordMigrations(audit, dbOf('audit'), migrationsAtOpen);
     const stores: Stores = {
-      faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger }),
+      faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger, audit }),
       events: new EventStore(dbOf('events'), { logger: config.logger }),
+      metrics: new MetricStore(dbOf('metrics'), { ...config.metrics, retention: config.retention.metricDays, logger: config.logger }),
+      config: new ConfigStore(dbOf('config'), { ...config.config, audit, logger: config.logger }),
+      audit,
     };
     return { databases, stores, migrate: migrators.find(({ file }) => file.name === MAIN_DATABASE)!.migrator, migrationsAtOpen };
   } catch (error) {
@@ -442,6 +520,29 @@ function openError(error: unknown, path: string | undefined): unknown {
   }
   if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('SQLITE_')) return databaseError(path, error);
   return error;
+}
+
+/**
+ * Appends one audit record for the backup taken before the migrations, if any, and one per applied
+ * migration.
+ * NOTE: the records commit after the migrations, in a transaction of their own, because the
+ * migrator commits each file by itself. A crash between the two loses the records, not the schema.
+ * Migrations run later through `storage.migrate` or `porchlight migrate` are not recorded.
+ */
+function recordMigrations(audit: AuditLog, db: SqliteDatabase, run: MigrationRun): void {
+  if (run.steps.length === 0 && run.backupPath === undefined) return;
+  db.transaction(() => {
+    if (run.backupPath !== undefined) {
+      audit.append({ action: AUDIT_ACTIONS.BACKUP_CREATED, target: run.backupPath, details: { reason: 'before-migration' } });
+    }
+    for (const step of run.steps) {
+      audit.append({
+        action: run.direction === 'up' ? AUDIT_ACTIONS.MIGRATION_APPLIED : AUDIT_ACTIONS.MIGRATION_REVERTED,
+        target: `${step.store}/${String(step.version).padStart(4, '0')}_${step.name}`,
+        details: { store: step.store, version: step.version, name: step.name, durationMs: Math.round(step.durationMs) },
+      });
+    }
+  }).immediate();
 }
 
 function closeDatabases(databases: readonly OpenedDatabase[]): void {

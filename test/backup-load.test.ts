@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { checkFaceIndex } from '../src/operations/face-index-check.js';
 import { openStorage, type StorageManager } from '../src/storage-manager.js';
-import { tableRows } from './fixtures/database-rows.js';
+import { AUDIT_TABLES, auditActions, tableRows } from './fixtures/database-rows.js';
 import { ENCODINGS_PER_PERSON, batch, personIds, sequenceOf, vectorFor } from './fixtures/writer-data.mjs';
 import { temporaryDirectory } from './helpers/reference.js';
 
@@ -19,7 +19,7 @@ describe('backup under write load', () => {
   let storage: StorageManager;
   beforeAll(async () => {
     folder = temporaryDirectory();
-    storage = await openStorage({ dataDirectory: folder.path, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0 } });
+    storage = await openStorage({ dataDirectory: folder.path, operationalMetrics: false, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0 } });
     for (let sequence = 0; sequence < 200; sequence++) storage.faces.enrollMany(batch(sequence));
   });
   afterAll(async () => {
@@ -53,7 +53,7 @@ describe('backup under write load', () => {
 
     const snapshot = join(folder.path, 'snapshot.db');
     writeFileSync(snapshot, brotliDecompressSync(readFileSync(join(backup.path, 'main.db.br'))));
-    const rows = tableRows(snapshot);
+    const rows = tableRows(snapshot, AUDIT_TABLES);
     const persons = rows.persons as { id: string; name: string }[];
     const present = new Set(persons.map((person) => person.id));
     const sequences = [...new Set(persons.map((person) => sequenceOf(person.id)))];
@@ -70,7 +70,8 @@ describe('backup under write load', () => {
 
     // Restore, then compare every row with the snapshot and with the values the writer derived them from.
     await storage.restoreFromBackup(backup.path);
-    expect(tableRows(storage.databasePath)).toEqual(rows);
+    expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(rows);
+    expect(auditActions(storage.databasePath)).toEqual([...auditActions(snapshot), 'backup.restored']);
     for (const person of persons) expect(person.name).toBe(`Person ${person.id}`);
     const encodings = rows.encodings as { person_id: string; vector: Buffer }[];
     expect(encodings).toHaveLength(persons.length * ENCODINGS_PER_PERSON);

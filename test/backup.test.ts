@@ -11,11 +11,12 @@ import { ErrorCodes } from '../src/errors.js';
 import type { BackupManifest } from '../src/operations/backup-manifest.js';
 import { verifyBackup } from '../src/operations/verify-backup.js';
 import { openStorage, restoreFromBackup, type StorageManager, type StorageOptions } from '../src/storage-manager.js';
-import { sha256File, tableRows } from './fixtures/database-rows.js';
+import { AUDIT_TABLES, auditActions, sha256File, tableRows } from './fixtures/database-rows.js';
 import { randomVectors, temporaryDirectory } from './helpers/reference.js';
 
 function options(dataDirectory: string, extra: Partial<StorageOptions> = {}): StorageOptions {
-  return { dataDirectory, ...extra, backup: { intervalMinutes: 0, ...extra.backup }, cleanup: { intervalMinutes: 0, ...extra.cleanup } };
+  // Operational metrics would add rows after each backup; the audit records are checked on their own.
+  return { dataDirectory, operationalMetrics: false, ...extra, backup: { intervalMinutes: 0, ...extra.backup }, cleanup: { intervalMinutes: 0, ...extra.cleanup } };
 }
 
 function enroll(storage: StorageManager, prefix: string, count: number, seed: number): void {
@@ -70,8 +71,8 @@ describe('backupAll', () => {
 
     const [database] = manifest.databases;
     expect(database!.name).toBe('main');
-    expect(database!.stores).toEqual(['faces', 'events']);
-    expect(database!.schemaVersions).toEqual({ events: 1, faces: 1 });
+    expect(database!.stores).toEqual(['faces', 'events', 'metrics', 'config', 'audit']);
+    expect(database!.schemaVersions).toEqual({ audit: 1, config: 1, events: 2, faces: 1, metrics: 1 });
     const stored = readFileSync(join(result.path, database!.file));
     expect(stored.length).toBe(database!.fileBytes);
     expect(sha256(stored)).toBe(database!.fileSha256);
@@ -85,7 +86,9 @@ describe('backupAll', () => {
     const result = await storage.backupAll();
     const copy = join(folder.path, 'copy.db');
     writeFileSync(copy, brotliDecompressSync(readFileSync(join(result.path, 'main.db.br'))));
-    expect(tableRows(copy)).toEqual(tableRows(storage.databasePath));
+    expect(tableRows(copy, AUDIT_TABLES)).toEqual(tableRows(storage.databasePath, AUDIT_TABLES));
+    // The live log has one record more: the backup itself, appended once it was written.
+    expect(auditActions(storage.databasePath)).toEqual([...auditActions(copy), 'backup.created']);
   });
 
   it('files are owner-only', async () => {
@@ -280,6 +283,7 @@ describe('verifyBackup', () => {
 describe('restoreFromBackup', () => {
   let template: ReturnType<typeof temporaryDirectory>;
   let backupRows: Record<string, unknown[]>;
+  let backupAudit: string[];
   let folder: ReturnType<typeof temporaryDirectory>;
   let storage: StorageManager;
   let backupPath: string;
@@ -294,7 +298,8 @@ describe('restoreFromBackup', () => {
     await source.close();
     const copy = join(template.path, 'expected.db');
     writeFileSync(copy, brotliDecompressSync(readFileSync(join(backup.path, 'main.db.br'))));
-    backupRows = tableRows(copy);
+    backupRows = tableRows(copy, AUDIT_TABLES);
+    backupAudit = auditActions(copy);
     rmSync(copy);
   });
   afterAll(() => template.remove());
@@ -315,7 +320,9 @@ describe('restoreFromBackup', () => {
     const result = await storage.restoreFromBackup(backupPath);
     expect(result.databases).toEqual(['main']);
     expect(result.previousFiles).toEqual([]);
-    expect(tableRows(storage.databasePath)).toEqual(backupRows);
+    expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(backupRows);
+    expect(auditActions(storage.databasePath)).toEqual([...backupAudit, 'backup.restored']);
+    expect(storage.audit.verify().valid).toBe(true);
     expect(storage.faces.getPerson('carol-0')?.name).toBe('carol 0');
     expect(storage.faces.getPerson('dave-0')).toBeUndefined();
     expect(storage.faces.indexOf()!.size).toBe(50);
@@ -333,11 +340,11 @@ describe('restoreFromBackup', () => {
   });
 
   it('keepPrevious keeps replaced file', async () => {
-    const before = tableRows(storage.databasePath);
+    const before = tableRows(storage.databasePath, AUDIT_TABLES);
     storage.database.pragma('wal_checkpoint(TRUNCATE)');
     const result = await storage.restoreFromBackup(backupPath, { keepPrevious: true });
     expect(result.previousFiles).toHaveLength(1);
-    expect(tableRows(join(result.previousFiles[0]!, 'porchlight.db'))).toEqual(before);
+    expect(tableRows(join(result.previousFiles[0]!, 'porchlight.db'), AUDIT_TABLES)).toEqual(before);
   });
 
   const damages: [string, (path: string) => void][] = [
@@ -375,7 +382,7 @@ describe('restoreFromBackup', () => {
     writeSync(fd, Buffer.alloc(statSync(storage.databasePath).size - 4096, 0xa5), 0, undefined, 4096);
     closeSync(fd);
     await storage.restoreFromBackup(backupPath);
-    expect(tableRows(storage.databasePath)).toEqual(backupRows);
+    expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(backupRows);
   });
 
   it('standalone restore after open fails', async () => {
@@ -385,7 +392,7 @@ describe('restoreFromBackup', () => {
     const result = await restoreFromBackup(options(folder.path), backupPath);
     expect(result.path).toBe(backupPath);
     storage = await openStorage(options(folder.path));
-    expect(tableRows(storage.databasePath)).toEqual(backupRows);
+    expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(backupRows);
     expect(storage.faces.indexOf()!.size).toBe(50);
   });
 
@@ -402,7 +409,7 @@ describe('restoreFromBackup', () => {
     await restoreFromBackup(options(folder.path), backupPath, { keepPrevious: true });
     storage = await openStorage(options(folder.path));
     expect(storage.faces.getPerson('ghost')).toBeUndefined();
-    expect(tableRows(storage.databasePath)).toEqual(backupRows);
+    expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(backupRows);
   });
 });
 

@@ -7,7 +7,8 @@ import { openStorage, type StorageManager, type StorageOptions } from '../src/st
 import { randomVectors, temporaryDirectory } from './helpers/reference.js';
 
 function options(dataDirectory: string, extra: Partial<StorageOptions> = {}): StorageOptions {
-  return { dataDirectory, ...extra, backup: { intervalMinutes: 0, ...extra.backup }, cleanup: { intervalMinutes: 0, ...extra.cleanup } };
+  // Operational metrics would write points after each cleanup and grow the WAL these tests measure.
+  return { dataDirectory, operationalMetrics: false, ...extra, backup: { intervalMinutes: 0, ...extra.backup }, cleanup: { intervalMinutes: 0, ...extra.cleanup } };
 }
 
 /** Enrolls `count` persons with two 256-float encodings each: about 2 KiB of incompressible data per person. */
@@ -41,7 +42,9 @@ describe('cleanupOldData', () => {
     const before = walBytes(storage);
     expect(before).toBeGreaterThan(64 * 1024);
     const result = await storage.cleanupOldData();
-    expect(result.checkpoints).toEqual([{ database: 'main', walBytesBefore: before, walBytesAfter: 0, busy: false }]);
+    // Cleanup writes the buffered metric points first, so the WAL may have grown a little.
+    expect(result.checkpoints[0]!.walBytesBefore).toBeGreaterThanOrEqual(before);
+    expect(result.checkpoints).toEqual([{ database: 'main', walBytesBefore: result.checkpoints[0]!.walBytesBefore, walBytesAfter: 0, busy: false }]);
     expect(walBytes(storage)).toBe(0);
   });
 
@@ -73,16 +76,22 @@ describe('cleanupOldData', () => {
   it('WAL bounded under churn', async () => {
     const threshold = 128 * 1024;
     storage = await openStorage(options(folder.path, { durability: 'normal', cleanup: { walCheckpointBytes: threshold } }));
+    // The audit log keeps a record of every change and grows by design; everything else must not.
+    const auditBytes = () => storage.database.prepare("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'audit%'").pluck().get() as number;
     let size = 0;
+    let audit = 0;
     for (let round = 0; round < 12; round++) {
       enroll(storage, `r${round}-`, 60, round);
       if (round > 0) for (let i = 0; i < 60; i++) storage.faces.removePerson(`r${round - 1}-${i}`);
       const result = await storage.cleanupOldData();
       expect(result.checkpoints[0]!.walBytesAfter).toBeLessThanOrEqual(threshold);
-      if (round === 2) size = statSync(storage.databasePath).size;
+      if (round === 2) {
+        size = statSync(storage.databasePath).size;
+        audit = auditBytes();
+      }
     }
-    // Deleted pages are reused or returned, so constant churn does not grow the file.
-    expect(statSync(storage.databasePath).size).toBeLessThanOrEqual(size * 1.5);
+    // Deleted pages are reused or returned, so constant churn does not grow the rest of the file.
+    expect(statSync(storage.databasePath).size - (auditBytes() - audit)).toBeLessThanOrEqual(size * 1.2);
   });
 
   it('policy keeps fewer backups', async () => {

@@ -43,7 +43,10 @@ describe('healthCheck', () => {
     expect(main!.freeDiskBytes).toBeGreaterThan(0);
     expect(main!.schema).toEqual([
       { store: 'faces', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
-      { store: 'events', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
+      { store: 'events', version: 2, latestVersion: 2, pending: [], changed: [], unknown: [] },
+      { store: 'metrics', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
+      { store: 'config', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
+      { store: 'audit', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
     ]);
     expect(report.faceIndex.map((model) => [model.model, model.indexRows, model.tableRows, model.matches])).toEqual([['arcface', 1, 1, true], ['default', 300, 300, true]]);
     expect(report.faceIndex[1]!.indexChecksum).toBe(report.faceIndex[1]!.tableChecksum);

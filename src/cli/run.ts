@@ -6,6 +6,7 @@ import { PorchlightError } from '../errors.js';
 import { CONFIG_FILE_NAME, loadConfigFile } from '../operations/config-file.js';
 import { openStorage, type StorageManager, type StorageOptions } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
+import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -15,7 +16,7 @@ import { restoreCommand } from './commands/restore.js';
 import { healthCommand } from './commands/health.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, initCommand, backupCommand, restoreCommand, healthCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand, initCommand, backupCommand, restoreCommand, healthCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--config FILE] [--data-dir DIR] COMMAND ...
 

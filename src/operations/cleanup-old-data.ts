@@ -1,5 +1,7 @@
 import type { SqliteDatabase } from '../db/open-database.js';
 import type { EventStore } from '../events/event-store.js';
+import type { MetricStore } from '../metrics/metric-store.js';
+import { deleteExpiredMetrics, type RetentionResult } from '../metrics/metric-retention.js';
 import { invalidArgument } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DatabaseFile } from './database-layout.js';
@@ -38,6 +40,8 @@ export interface CleanupResult {
   policy: EffectivePolicy;
   /** Events deleted by retention. */
   events: EventRetentionResult;
+  /** Metric rows (raw point blocks and rollup buckets) deleted per resolution. */
+  metrics: RetentionResult;
   /** Backup folders deleted beyond `backupsKept`. */
   backupsRemoved: string[];
   vacuum: VacuumResult[];
@@ -80,11 +84,12 @@ export interface CleanupInput {
   policy: EffectivePolicy;
   /** The event store and the connection of its database file. */
   events: { store: EventStore; db: SqliteDatabase };
+  metrics: { store: MetricStore; db: SqliteDatabase };
   logger: Logger;
 }
 
 /**
- * Deletes expired events and the backups beyond the number kept, then returns the freed pages of every
+ * Deletes expired events and metric points and the backups beyond the number kept, then returns the freed pages of every
  * database to the file system and truncates each WAL that has grown past `cleanup.walCheckpointBytes`.
  */
 export async function cleanupOldData(input: CleanupInput): Promise<CleanupResult> {
@@ -93,6 +98,9 @@ export async function cleanupOldData(input: CleanupInput): Promise<CleanupResult
   const { config, policy, logger } = input;
 
   const events = await deleteExpiredEvents(input.events.store, input.events.db, policy, config.cleanup.chunkSize);
+  // Buffered points would otherwise be written after the deletion and outlive their retention.
+  input.metrics.store.flush();
+  const metrics = await deleteExpiredMetrics(input.metrics.db, policy.metricDays, policy.now.getTime(), config.cleanup.chunkSize, () => {});
   const backupsRemoved = await rotateBackups(config.backupDirectory, policy.backupsKept, logger);
   const vacuum: VacuumResult[] = [];
   const checkpoints: CheckpointResult[] = [];
@@ -101,10 +109,11 @@ export async function cleanupOldData(input: CleanupInput): Promise<CleanupResult
     checkpoints.push(truncateWal(file, db, config.cleanup.walCheckpointBytes));
   }
 
-  const result: CleanupResult = { startedAt, durationMs: performance.now() - started, policy, events, backupsRemoved, vacuum, checkpoints };
+  const result: CleanupResult = { startedAt, durationMs: performance.now() - started, policy, events, metrics, backupsRemoved, vacuum, checkpoints };
   logger.info({
     durationMs: result.durationMs,
     eventsDeleted: events.deleted,
+    metricRowsDeleted: metrics,
     backupsRemoved: backupsRemoved.length,
     bytesFreed: vacuum.reduce((sum, entry) => sum + entry.bytesFreed, 0),
     walBytesAfter: checkpoints.reduce((sum, entry) => sum + entry.walBytesAfter, 0),

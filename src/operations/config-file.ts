@@ -117,6 +117,10 @@ export const DEFAULT_CONFIG_TEXT = `// Porchlight configuration. JSON with comme
     "minFreeDiskBytes": 268435456
   },
 
+  // Record Porchlight's own metrics (store latencies, backup, cleanup and migration durations,
+  // database and WAL sizes; names start with "porchlight.") in the metrics store.
+  "operationalMetrics": true,
+
   "faces": {
     // Metric of face models not listed in "models": "l2" for dlib-style encodings, "cosine" for ArcFace or FaceNet.
     "metric": "l2",

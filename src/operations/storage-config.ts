@@ -1,7 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 
 import { ErrorCodes, ValidationError } from '../errors.js';
+import type { AuditLogOptions } from '../audit/audit-log.js';
+import type { ConfigStoreOptions } from '../config/config-store.js';
 import type { FaceDatabaseOptions } from '../faces/face-database.js';
+import type { MetricsOptions } from '../metrics/metric-options.js';
 import { noopLogger, type Logger } from '../logger.js';
 
 export type Durability = 'full' | 'normal';
@@ -85,8 +88,22 @@ export interface StorageOptions {
     /** Free disk space in bytes below which the health check fails. Default 256 MiB. */
     minFreeDiskBytes?: number;
   };
+  /**
+   * Record Porchlight's own metrics (store latencies, backup, cleanup and migration durations and
+   * outcomes, database and WAL sizes; names start with `porchlight.`) in the metrics store. Default true.
+   */
+  operationalMetrics?: boolean;
   /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger'>;
+  faces?: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  /**
+   * Metric buffering and limits, checked by the metrics store. `metrics.retention` is another name
+   * for `retention.metricDays`; giving both is rejected.
+   */
+  metrics?: Omit<MetricsOptions, 'logger'>;
+  /** Validators of configuration documents per key; an options object only, since they are functions. */
+  config?: Pick<ConfigStoreOptions, 'validators'>;
+  /** The actor of the audit records that Porchlight appends by itself. */
+  audit?: Omit<AuditLogOptions, 'logger'>;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
 }
@@ -108,7 +125,11 @@ export interface StorageConfig {
   backup: { intervalMinutes: number; keep: number; compression: Compression; compressionLevel: number };
   cleanup: { intervalMinutes: number; chunkSize: number; walCheckpointBytes: number };
   health: { minFreeDiskBytes: number };
-  faces: Omit<FaceDatabaseOptions, 'logger'>;
+  operationalMetrics: boolean;
+  faces: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  metrics: Omit<MetricsOptions, 'logger' | 'retention'>;
+  config: Pick<ConfigStoreOptions, 'validators'>;
+  audit: Omit<AuditLogOptions, 'logger'>;
   logger: Logger;
 }
 
@@ -126,9 +147,10 @@ export const DEFAULTS = Object.freeze({
   backup: Object.freeze({ intervalMinutes: 1440, keep: 7, compression: 'brotli' as Compression, compressionLevel: 1 }),
   cleanup: Object.freeze({ intervalMinutes: 60, chunkSize: 2000, walCheckpointBytes: 64 * 1024 * 1024 }),
   health: Object.freeze({ minFreeDiskBytes: 256 * 1024 * 1024 }),
+  operationalMetrics: true,
 });
 
-const TOP_LEVEL_KEYS = ['dataDirectory', 'backupDirectory', 'wal', 'durability', 'databases', 'retention', 'migrations', 'backup', 'cleanup', 'health', 'faces', 'logger'];
+const TOP_LEVEL_KEYS = ['dataDirectory', 'backupDirectory', 'wal', 'durability', 'databases', 'retention', 'migrations', 'backup', 'cleanup', 'health', 'operationalMetrics', 'faces', 'metrics', 'config', 'audit', 'logger'];
 const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   databases: STORE_PATH_KEYS,
   retention: ['eventDays', 'eventTypeDays', 'metricDays'],
@@ -137,6 +159,10 @@ const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   cleanup: ['intervalMinutes', 'chunkSize', 'walCheckpointBytes'],
   health: ['minFreeDiskBytes'],
   faces: ['metric', 'models', 'personCacheSize'],
+  // The metrics store checks the values of its own keys.
+  metrics: ['flushSize', 'flushIntervalMs', 'retention', 'retentionChunkSize', 'maxSeries', 'maxHistoryPoints'],
+  config: ['validators'],
+  audit: ['actor'],
 };
 
 /** Origin of a configuration, for messages and for resolving relative paths. */
@@ -174,11 +200,15 @@ export function resolveStorageConfig(input: StorageOptions, source: ConfigSource
     check.object(retention.eventTypeDays, 'retention.eventTypeDays', undefined);
     for (const [type, days] of Object.entries(retention.eventTypeDays)) eventTypeDays[type] = check.days(days, `retention.eventTypeDays.${type}`);
   }
-  const metricInput = retention.metricDays ?? {};
-  if (retention.metricDays !== undefined) check.object(retention.metricDays, 'retention.metricDays', METRIC_RESOLUTIONS);
+  if (retention.metricDays !== undefined && input.metrics?.retention !== undefined) {
+    throw check.error('metrics.retention', `${check.name('retention.metricDays')} and ${check.name('metrics.retention')} both set the metric retention; keep one of them.`);
+  }
+  const metricKey = input.metrics?.retention === undefined ? 'retention.metricDays' : 'metrics.retention';
+  const metricInput = retention.metricDays ?? input.metrics?.retention ?? {};
+  check.object(metricInput, metricKey, METRIC_RESOLUTIONS);
   const metricDays = Object.fromEntries(METRIC_RESOLUTIONS.map((resolution) => [
     resolution,
-    metricInput[resolution] === undefined ? DEFAULTS.retention.metricDays[resolution] : check.days(metricInput[resolution], `retention.metricDays.${resolution}`),
+    metricInput[resolution] === undefined ? DEFAULTS.retention.metricDays[resolution] : check.days(metricInput[resolution], `${metricKey}.${resolution}`),
   ])) as Record<MetricResolution, number | null>;
 
   const backup = input.backup ?? {};
@@ -216,6 +246,10 @@ export function resolveStorageConfig(input: StorageOptions, source: ConfigSource
     },
     // Copies, because the result is frozen and the caller's objects must stay as they were.
     faces: { ...input.faces, ...(input.faces?.models === undefined ? {} : { models: { ...input.faces.models } }) },
+    operationalMetrics: check.boolean(input.operationalMetrics, 'operationalMetrics') ?? DEFAULTS.operationalMetrics,
+    metrics: withoutRetention(input.metrics ?? {}),
+    config: { ...input.config },
+    audit: { ...input.audit },
     logger: input.logger ?? noopLogger,
   });
 }
@@ -307,6 +341,11 @@ export class ConfigChecker {
   }
 }
 
+function withoutRetention(metrics: Omit<MetricsOptions, 'logger'>): Omit<MetricsOptions, 'logger' | 'retention'> {
+  const { retention: _retention, ...rest } = metrics;
+  return rest;
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -343,8 +382,8 @@ function editDistance(a: string, b: string): number {
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    // The logger is the caller's object; freezing it would break loggers that keep state.
-    for (const [key, child] of Object.entries(value)) if (key !== 'logger') deepFreeze(child);
+    // The logger and the validators are the caller's objects; freezing them would break those that keep state.
+    for (const [key, child] of Object.entries(value)) if (key !== 'logger' && key !== 'validators') deepFreeze(child);
     Object.freeze(value);
   }
   return value;
