@@ -5,33 +5,57 @@ import type { Compression } from './storage-config.js';
  * checks database files on its own SQLite connection so the main event loop stays free.
  */
 
-/** Copies a live database with SQLite's online backup API, then compresses and hashes the copy. */
+/** Copies a live database with SQLite's online backup API and hashes the copy. */
 export interface SnapshotTask {
   kind: 'snapshot';
   sourcePath: string;
-  /** Path of the uncompressed copy, deleted after compression unless it is the output. */
+  /** Path of the copy. */
   copyPath: string;
-  /** The compressed output; unused without compression, when the copy itself is the output. */
-  outputPath: string;
-  compression: Compression;
-  compressionLevel: number;
 }
 
 export interface SnapshotResult {
   kind: 'snapshot';
-  /** Size and SHA-256 (hex) of the uncompressed database copy. */
+  /** Size and SHA-256 (hex) of the database copy. */
   bytes: number;
   sha256: string;
-  /** Size and SHA-256 of the file stored in the backup (equal to the above without compression). */
-  fileBytes: number;
-  fileSha256: string;
   pageSize: number;
   pageCount: number;
   /** Highest applied migration per store, read from the copy. */
   schemaVersions: Record<string, number>;
   copyMs: number;
-  /** Compression and hashing; hashing alone without compression. */
-  compressMs: number;
+  hashMs: number;
+}
+
+/** Compresses bytes `start` to `end` (exclusive) of a file into a file of their own. */
+export interface CompressTask {
+  kind: 'compress';
+  path: string;
+  start: number;
+  end: number;
+  outputPath: string;
+  compression: Exclude<Compression, 'none'>;
+  level: number;
+}
+
+export interface CompressResult {
+  kind: 'compress';
+  bytes: number;
+}
+
+/**
+ * Joins compressed parts into one file, in order, and hashes it; the parts are deleted. Gzip members
+ * joined this way form one valid gzip file, which decompresses to the parts' inputs in order.
+ */
+export interface ConcatenateTask {
+  kind: 'concatenate';
+  parts: string[];
+  outputPath: string;
+}
+
+export interface ConcatenateResult {
+  kind: 'concatenate';
+  bytes: number;
+  sha256: string;
 }
 
 /** Checks one stored backup file: its hash, its decompressed hash and SQLite's integrity check. */
@@ -69,8 +93,8 @@ export interface QuickCheckResult {
   durationMs: number;
 }
 
-export type BackupTask = SnapshotTask | VerifyTask | QuickCheckTask;
-export type BackupTaskResult = SnapshotResult | VerifyResult | QuickCheckResult;
+export type BackupTask = SnapshotTask | CompressTask | ConcatenateTask | VerifyTask | QuickCheckTask;
+export type BackupTaskResult = SnapshotResult | CompressResult | ConcatenateResult | VerifyResult | QuickCheckResult;
 
 /** The worker's reply: a result, or the error message and SQLite code of a failure. */
 export type WorkerReply =

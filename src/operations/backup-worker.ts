@@ -10,7 +10,7 @@ import { constants, createBrotliCompress, createBrotliDecompress, createGunzip, 
 
 import Database from 'better-sqlite3';
 
-import type { BackupTask, BackupTaskResult, QuickCheckResult, SnapshotResult, SnapshotTask, VerifyResult, VerifyTask, WorkerReply } from './backup-messages.js';
+import type { BackupTask, BackupTaskResult, CompressResult, CompressTask, ConcatenateResult, ConcatenateTask, QuickCheckResult, SnapshotResult, SnapshotTask, VerifyResult, VerifyTask, WorkerReply } from './backup-messages.js';
 
 const FILE_MODE = 0o600;
 /** Milliseconds the worker's connection waits for a lock held by another connection. */
@@ -62,35 +62,31 @@ async function snapshot(task: SnapshotTask): Promise<SnapshotResult> {
   }
 
   started = performance.now();
-  if (task.compression === 'none') {
-    await syncFile(task.copyPath);
-    const { bytes, sha256 } = await hashFile(task.copyPath);
-    return { kind: 'snapshot', bytes, sha256, fileBytes: bytes, fileSha256: sha256, pageSize, pageCount, schemaVersions, copyMs, compressMs: performance.now() - started };
-  }
+  await syncFile(task.copyPath);
+  const { bytes, sha256 } = await hashFile(task.copyPath);
+  return { kind: 'snapshot', bytes, sha256, pageSize, pageCount, schemaVersions, copyMs, hashMs: performance.now() - started };
+}
 
-  const raw = new HashingStream();
-  const compressed = new HashingStream();
+async function compress(task: CompressTask): Promise<CompressResult> {
+  const output = new HashingStream();
   await pipeline(
-    createReadStream(task.copyPath),
-    raw,
-    compressor(task.compression, task.compressionLevel, pageSize * pageCount),
-    compressed,
+    createReadStream(task.path, { start: task.start, end: task.end - 1 }),
+    compressor(task.compression, task.level, task.end - task.start),
+    output,
     createWriteStream(task.outputPath, { mode: FILE_MODE }),
   );
+  return { kind: 'compress', bytes: output.bytes };
+}
+
+async function concatenate(task: ConcatenateTask): Promise<ConcatenateResult> {
+  const output = new HashingStream();
+  const writer = createWriteStream(task.outputPath, { mode: FILE_MODE });
+  await pipeline(async function* joined() {
+    for (const part of task.parts) yield* createReadStream(part);
+  }, output, writer);
   await syncFile(task.outputPath);
-  await rm(task.copyPath);
-  return {
-    kind: 'snapshot',
-    bytes: raw.bytes,
-    sha256: raw.hash.digest('hex'),
-    fileBytes: compressed.bytes,
-    fileSha256: compressed.hash.digest('hex'),
-    pageSize,
-    pageCount,
-    schemaVersions,
-    copyMs,
-    compressMs: performance.now() - started,
-  };
+  for (const part of task.parts) await rm(part);
+  return { kind: 'concatenate', bytes: output.bytes, sha256: output.hash.digest('hex') };
 }
 
 async function verify(task: VerifyTask): Promise<VerifyResult> {
@@ -178,6 +174,8 @@ async function syncFile(path: string): Promise<void> {
 async function run(task: BackupTask): Promise<BackupTaskResult> {
   switch (task.kind) {
     case 'snapshot': return snapshot(task);
+    case 'compress': return compress(task);
+    case 'concatenate': return concatenate(task);
     case 'verify': return verify(task);
     case 'quickCheck': return quickCheck(task.path);
   }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -14,6 +15,10 @@ import { runBackupTask } from './run-backup-task.js';
 import type { Compression } from './storage-config.js';
 
 const FILE_SUFFIX: Readonly<Record<Compression, string>> = Object.freeze({ brotli: '.br', gzip: '.gz', none: '' });
+
+/** Most gzip workers one database is split across; each takes a part of at least MIN_PART_BYTES. */
+const MAX_COMPRESS_WORKERS = 4;
+const MIN_PART_BYTES = 16 * 1024 * 1024;
 
 export interface CreateBackupOptions {
   directory: string;
@@ -61,28 +66,27 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
 
     const entries: ManifestDatabase[] = [];
     for (const database of databases) {
+      const copyPath = join(temporary, `${database.name}.db`);
       const file = `${database.name}.db${FILE_SUFFIX[options.compression]}`;
-      const result = await runBackupTask({
-        kind: 'snapshot',
-        sourcePath: database.path,
-        copyPath: join(temporary, `${database.name}.db`),
-        outputPath: join(temporary, file),
-        compression: options.compression,
-        compressionLevel: options.compressionLevel,
-      });
+      const snapshot = await runBackupTask({ kind: 'snapshot', sourcePath: database.path, copyPath });
+      const compressStarted = performance.now();
+      const stored = options.compression === 'none'
+        ? { bytes: snapshot.bytes, sha256: snapshot.sha256 }
+        : await compressCopy(copyPath, snapshot.bytes, join(temporary, file), options.compression, options.compressionLevel);
       entries.push({
         name: database.name,
         stores: [...database.stores],
         file,
-        bytes: result.bytes,
-        sha256: result.sha256,
-        fileBytes: result.fileBytes,
-        fileSha256: result.fileSha256,
-        pageSize: result.pageSize,
-        pageCount: result.pageCount,
-        schemaVersions: result.schemaVersions,
+        bytes: snapshot.bytes,
+        sha256: snapshot.sha256,
+        fileBytes: stored.bytes,
+        fileSha256: stored.sha256,
+        pageSize: snapshot.pageSize,
+        pageCount: snapshot.pageCount,
+        schemaVersions: snapshot.schemaVersions,
       });
-      options.logger.debug({ database: database.name, bytes: result.bytes, fileBytes: result.fileBytes, copyMs: result.copyMs, compressMs: result.compressMs }, 'database backed up');
+      const compressMs = performance.now() - compressStarted;
+      options.logger.debug({ database: database.name, bytes: snapshot.bytes, fileBytes: stored.bytes, copyMs: snapshot.copyMs, hashMs: snapshot.hashMs, compressMs }, 'database backed up');
     }
 
     const manifest: BackupManifest = {
@@ -114,10 +118,30 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
     return result;
   } catch (error) {
     delay.disable();
-    await rm(temporary, { recursive: true, force: true });
+    // The backup's own error is the one to report; a failed clean-up is logged beside it.
+    await rm(temporary, { recursive: true, force: true }).catch((cleanupError: unknown) => {
+      options.logger.warn({ err: cleanupError, path: temporary }, 'removing the partial backup folder failed');
+    });
     if (error instanceof StorageError) throw error;
     throw new StorageError(ErrorCodes.BACKUP_FAILED, `Backup into ${directory} failed: ${(error as Error).message}. Nothing was kept of it; check the folder's permissions and free space, then retry.`, { cause: error, details: { directory } });
   }
+}
+
+/**
+ * Compresses a database copy into `outputPath` and deletes the copy. Gzip splits a large copy into
+ * parts compressed by parallel workers and joined as consecutive gzip members, which form one valid
+ * gzip file; brotli has no such form, so it runs in one worker.
+ */
+async function compressCopy(copyPath: string, bytes: number, outputPath: string, compression: Exclude<Compression, 'none'>, level: number): Promise<{ bytes: number; sha256: string }> {
+  const workers = compression === 'gzip' ? Math.max(1, Math.min(MAX_COMPRESS_WORKERS, availableParallelism(), Math.floor(bytes / MIN_PART_BYTES))) : 1;
+  const partBytes = Math.ceil(bytes / workers);
+  const parts = Array.from({ length: workers }, (_, i) => ({ start: i * partBytes, end: Math.min(bytes, (i + 1) * partBytes), outputPath: `${outputPath}.part${i}` }));
+  try {
+    await Promise.all(parts.map((part) => runBackupTask({ kind: 'compress', path: copyPath, ...part, compression, level })));
+  } finally {
+    await rm(copyPath, { force: true });
+  }
+  return runBackupTask({ kind: 'concatenate', parts: parts.map((part) => part.outputPath), outputPath });
 }
 
 /** Rejects a backup that cannot fit: the uncompressed copies of every database and WAL must fit. */
