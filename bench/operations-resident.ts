@@ -1,6 +1,6 @@
-// Child process of the operations benchmark: opens a storage as a service would and, for the given
-// number of seconds, records ten metric points every 100 ms and runs one face search and one event
-// query a second, while sampling its resident memory.
+// Child process of the operations benchmark: opens a storage as a service would. For the given number
+// of seconds it records ten metric points every 100 ms and runs one face search and one event query a
+// second, while sampling its resident memory.
 // Prints one JSON line with the figures.
 import { setTimeout as sleep } from 'node:timers/promises';
 

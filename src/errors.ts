@@ -36,7 +36,6 @@ export const ErrorCodes = Object.freeze({
   BACKUP_FAILED: 'BACKUP_FAILED',
   RESTORE_FAILED: 'RESTORE_FAILED',
   INSUFFICIENT_DISK_SPACE: 'INSUFFICIENT_DISK_SPACE',
-  OPERATION_IN_PROGRESS: 'OPERATION_IN_PROGRESS',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -129,8 +129,8 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
 
 /**
  * Compresses a database copy into `outputPath` and deletes the copy. Gzip splits a large copy into
- * parts compressed by parallel workers and joined as consecutive gzip members, which form one valid
- * gzip file; brotli has no such form, so it runs in one worker.
+ * parts that parallel workers compress, and consecutive gzip members form one valid gzip file. Brotli
+ * has no such form, so it runs in one worker.
  */
 async function compressCopy(copyPath: string, bytes: number, outputPath: string, compression: Exclude<Compression, 'none'>, level: number): Promise<{ bytes: number; sha256: string }> {
   const workers = compression === 'gzip' ? Math.max(1, Math.min(MAX_COMPRESS_WORKERS, availableParallelism(), Math.floor(bytes / MIN_PART_BYTES))) : 1;
