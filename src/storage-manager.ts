@@ -440,7 +440,13 @@ export async function restoreFromBackup(options: StorageOptions | string, backup
   const prepared = await prepareRestore(backupPath, databaseLayout(config, STORES), config.logger);
   const swapped = swapInRestoredFiles(prepared);
   try {
-    closeDatabases((await openStores(config, { preMigrationBackup: false })).databases);
+    const opened = await openStores(config, { preMigrationBackup: false });
+    try {
+      opened.stores.audit.append({ action: AUDIT_ACTIONS.BACKUP_RESTORED, target: prepared.folder, details: { backupCreatedAt: prepared.manifest.createdAt } });
+      opened.stores.metrics.close();
+    } finally {
+      closeDatabases(opened.databases);
+    }
   } catch (error) {
     swapped.rollback();
     throw new StorageError(ErrorCodes.RESTORE_FAILED, `The restored databases from ${prepared.folder} could not be opened (${(error as Error).message}); the previous files were put back.`, { cause: error, details: { path: prepared.folder } });

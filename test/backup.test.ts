@@ -393,6 +393,7 @@ describe('restoreFromBackup', () => {
     expect(result.path).toBe(backupPath);
     storage = await openStorage(options(folder.path));
     expect(tableRows(storage.databasePath, AUDIT_TABLES)).toEqual(backupRows);
+    expect(auditActions(storage.databasePath)).toEqual([...backupAudit, 'backup.restored']);
     expect(storage.faces.indexOf()!.size).toBe(50);
   });
 
