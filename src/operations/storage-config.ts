@@ -69,8 +69,8 @@ export interface StorageOptions {
     /** Backups kept in a folder; older ones are deleted after each backup. Default 7. */
     keep?: number;
     /**
-     * Compression of the database copies. Default `brotli`: at its level 1 it compresses event text as
-     * well as gzip and is several times faster than gzip on face encodings, which barely compress.
+     * Compression of the database copies. Default `brotli`, which at level 1 was faster than gzip on
+     * this project's benchmark store for a file about 5% larger (see bench/RESULTS.md).
      */
     compression?: Compression;
     /** Codec level: brotli 0 to 11, gzip 1 to 9 (fastest first). Default 1. */
