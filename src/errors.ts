@@ -17,6 +17,7 @@ export const ErrorCodes = Object.freeze({
   DATABASE_ERROR: 'DATABASE_ERROR',
   CLOSED: 'CLOSED',
   KERNEL_UNAVAILABLE: 'KERNEL_UNAVAILABLE',
+  INVALID_RECORD: 'INVALID_RECORD',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -6,9 +6,10 @@ import { openStorage, type StorageManager } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
+import { importCommand } from './commands/import.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, importCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--data-dir DIR] COMMAND ...
 
