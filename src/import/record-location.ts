@@ -1,12 +1,13 @@
 import { ErrorCodes, ValidationError, type ErrorCode } from '../errors.js';
 
 /**
- * The position of a record in its file: a 1-based `line` of a JSON lines or CSV file, a 0-based `row`
- * of a `.npy` array, or a 0-based `entry` of a JSON array (the index NumPy or JavaScript would use).
+ * The position of a record in its file. It is a 1-based `line` of a JSON lines or CSV file, a 0-based
+ * `row` of a `.npy` array, a 0-based `entry` of a JSON array (the index NumPy or JavaScript would
+ * use), or the `rowid` of a row of a SQLite table.
  */
 export interface RecordLocation {
   file: string;
-  unit: 'line' | 'row' | 'entry';
+  unit: 'line' | 'row' | 'entry' | 'rowid';
   index: number;
 }
 
@@ -15,9 +16,15 @@ export function formatLocation(location: RecordLocation): string {
   return `${location.file} ${location.unit} ${location.index}`;
 }
 
-/** Creates the error for one bad record. The message starts with its file and position, and `details` repeats both. */
-export function invalidRecord(location: RecordLocation, message: string, options: { code?: ErrorCode; cause?: unknown } = {}): ValidationError {
-  return new ValidationError(options.code ?? ErrorCodes.INVALID_RECORD, `${location.file}: ${location.unit} ${location.index}: ${message}`, {
+/**
+ * Creates the error for one bad record. The message starts with its file and position, and `details`
+ * repeats both. A record that has no file, such as an MQTT message, is named by a string instead.
+ */
+export function invalidRecord(location: RecordLocation | string, message: string, options: { code?: ErrorCode; cause?: unknown } = {}): ValidationError {
+  const code = options.code ?? ErrorCodes.INVALID_RECORD;
+  if (typeof location === 'string') return new ValidationError(code, `${location}: ${message}`, { cause: options.cause, details: { source: location } });
+
+  return new ValidationError(code, `${location.file}: ${location.unit} ${location.index}: ${message}`, {
     cause: options.cause,
     details: { file: location.file, [location.unit]: location.index },
   });
