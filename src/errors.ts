@@ -18,6 +18,7 @@ export const ErrorCodes = Object.freeze({
   CLOSED: 'CLOSED',
   KERNEL_UNAVAILABLE: 'KERNEL_UNAVAILABLE',
   INVALID_RECORD: 'INVALID_RECORD',
+  SCHEMA_MISMATCH: 'SCHEMA_MISMATCH',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

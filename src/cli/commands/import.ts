@@ -4,13 +4,19 @@ import type { PersonList } from '../../faces/face-database.js';
 import type { Metric } from '../../faces/face-index.js';
 import { ENCODING_FORMATS, type EncodingFormat } from '../../import/encoding-entry.js';
 import { importFaceEncodings, type FaceImportSummary, type ImportFacesOptions } from '../../import/face-importer.js';
+import { importStorage } from '../../import/import-storage.js';
 import { formatLocation } from '../../import/record-location.js';
 import { UsageError, writeLine, type CliCommand, type CommandContext } from '../command.js';
 
 const USAGE = `Usage:
+  porchlight import DIR [--json]
   porchlight import faces FILE [--labels LABELS.npy] [--format npy|json|jsonl|csv] [--name-column NAME]
                                [--list known|blacklist] [--model NAME] [--metric l2|cosine]
                                [--on-existing error|append|skip] [--skip-invalid] [--json]
+
+DIR: a folder written by "porchlight export". The data directory must be empty in every exported
+  table and at the export's schema versions; all rows are imported in one transaction after every
+  file's checksum is verified. A folder named faces is given as ./faces.
 
 faces: FILE is a float32 or float64 .npy of shape (n, d) with --labels, a unicode .npy of n person
   ids; JSON, an array of { "person": "id", "name"?: "display name", "encoding": [numbers] } or
@@ -23,7 +29,7 @@ faces: FILE is a float32 or float64 .npy of shape (n, d) with --labels, a unicod
 
 export const importCommand: CliCommand = {
   name: 'import',
-  summary: 'import face encodings from .npy, JSON, JSON lines or CSV',
+  summary: 'import an export folder, or face encodings from .npy, JSON, JSON lines or CSV',
   usage: USAGE,
   async run(context) {
     const [kind, ...rest] = context.args;
@@ -34,10 +40,24 @@ export const importCommand: CliCommand = {
         writeLine(context.stdout, USAGE);
         return kind === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown import source "${kind}"; expected faces`);
+        return importExportFolder(context, context.args);
     }
   },
 };
+
+async function importExportFolder(context: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError(`import expects one export folder, got ${positionals.length}; see "porchlight import --help"`);
+
+  const summary = await importStorage(positionals[0]!, { dataDirectory: context.dataDirectory });
+  if (values.json === true) {
+    writeLine(context.stdout, JSON.stringify(summary));
+    return 0;
+  }
+  for (const table of summary.tables) writeLine(context.stdout, `${table.table}\t${table.rows} rows`);
+  writeLine(context.stdout, `imported ${summary.rows} rows of ${summary.tables.length} tables from ${summary.source} into ${context.dataDirectory} in ${(summary.durationMs / 1000).toFixed(2)} s`);
+  return 0;
+}
 
 /** Runs a face import from command-line arguments; `porchlight faces import` shares it. */
 export async function importFacesFromArgs(context: CommandContext, args: string[]): Promise<number> {
