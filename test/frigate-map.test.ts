@@ -84,6 +84,17 @@ describe('mapFrigateRow', () => {
     expect(mapFrigateRow({ ...rowOf(apiEvents[0]!), label: 'dog' }, at).type).toBe('dog');
   });
 
+  it('label with space becomes valid type', () => {
+    const event = mapFrigateRow({ ...rowOf(apiEvents[0]!), label: 'traffic light' }, at);
+    expect(event.type).toBe('traffic_light');
+    expect(event.label).toBe('traffic light');
+  });
+
+  it('empty sub label becomes null', () => {
+    expect(mapFrigateRow({ ...rowOf(apiEvents[0]!), sub_label: '' }, at).subLabel).toBeNull();
+    expect(mapFrigateRow({ ...rowOf(apiEvents[0]!), sub_label: 'Alice' }, at).subLabel).toBe('Alice');
+  });
+
   const malformed: [string, Partial<FrigateEventRow>, RegExp][] = [
     ['invalid zones JSON', { zones: '["bench"' }, /column zones is not valid JSON/],
     ['invalid data JSON', { data: '{top_score: 1}' }, /column data is not valid JSON/],

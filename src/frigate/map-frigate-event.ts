@@ -24,7 +24,11 @@ export interface MapFrigateOptions {
   thumbnails?: boolean;
 }
 
-/** Porchlight event types for Frigate labels; any other label becomes a type of its own name. */
+/**
+ * Porchlight event types for Frigate labels. Any other label becomes a custom type of its own name,
+ * with characters that event types do not allow (the spaces of COCO labels such as `traffic light`)
+ * replaced by `_`.
+ */
 export const FRIGATE_LABEL_TYPES: Readonly<Record<string, string>> = Object.freeze({
   person: 'person',
   car: 'vehicle',
@@ -146,7 +150,7 @@ function mapFields(fields: FrigateFields, location: RecordLocation | string): Ma
 
   return {
     id: fields.id,
-    type: FRIGATE_LABEL_TYPES[fields.label] ?? fields.label,
+    type: eventTypeOf(fields.label),
     timestamp: Math.round(startTime * 1000),
     endTime: typeof endTime === 'number' ? Math.round(endTime * 1000) : null,
     source: fields.camera,
@@ -157,10 +161,19 @@ function mapFields(fields: FrigateFields, location: RecordLocation | string): Ma
   };
 }
 
-/** Returns the sub-label's name, null when it is unset, or undefined when it has neither accepted shape. */
+/** Returns the event type for a Frigate label. */
+export function eventTypeOf(label: string): string {
+  const known = FRIGATE_LABEL_TYPES[label];
+  if (known !== undefined) return known;
+
+  const custom = label.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 64);
+  return /^[A-Za-z0-9]/.test(custom) ? custom : `x${custom.slice(0, 63)}`;
+}
+
+/** Returns the sub-label's name, null when it is unset or empty, or undefined when it has neither accepted shape. */
 function mapSubLabel(value: unknown): string | null | undefined {
-  if (value === null || value === undefined) return null;
+  if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'string') return value;
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0] === '' ? null : value[0];
   return undefined;
 }
