@@ -8,7 +8,16 @@ export type {
 export { FaceIndex, MAX_DIMENSION, MAX_K } from './faces/face-index.js';
 export type { Metric, VectorInput, FaceIndexOptions, IndexSearchOptions, IndexHit } from './faces/face-index.js';
 export { Migrator, loadMigrations } from './db/migrator.js';
-export type { Migration, MigrationStatus } from './db/migrator.js';
+export type {
+  Migration, MigrationStatus, MigrationState, MigrationStep, MigrationRun, MigratorOptions, MigrateUpOptions, MigrateDownOptions,
+} from './db/migrator.js';
+export { EventStore, MAX_BATCH_SIZE, MAX_PAGE_SIZE } from './events/event-store.js';
+export type { EventStoreOptions } from './events/event-store.js';
+export { EVENT_TYPES } from './events/event-types.js';
+export type {
+  EventType, KnownEventType, TimeInput, JsonValue, JsonObject, NewEvent, StoredEvent, EventPatch, StoreEventOptions, EventFilter,
+  EventQuery, EventPage, EventStatisticsOptions, EventStatistics, EventBucket,
+} from './events/event-types.js';
 export {
   PorchlightError, ValidationError, NotFoundError, ConflictError, MigrationError, StorageError, ErrorCodes,
 } from './errors.js';

@@ -6,11 +6,12 @@ import { openStorage, type StorageManager } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
+import { migrateCommand } from './commands/migrate.js';
 import { importCommand } from './commands/import.js';
 import { exportCommand } from './commands/export.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, importCommand, exportCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, importCommand, exportCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--data-dir DIR] COMMAND ...
 
