@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
@@ -35,7 +35,10 @@ beforeEach(() => {
 
 afterEach(() => directory.remove());
 
-/** Fills a storage with 300 LFW embeddings under a cosine model, an l2 model, both lists and a removal. */
+/**
+ * Fills a storage with 300 LFW embeddings under a cosine model, an l2 model, both lists and a
+ * removal, and with events that have children, errors, enrichments, updates and deletions.
+ */
 async function fillSource(): Promise<void> {
   const storage = await openStorage({ dataDirectory: sourceDirectory, faces: { models: { facenet: 'cosine' } } });
   try {
@@ -46,6 +49,20 @@ async function fillSource(): Promise<void> {
     storage.faces.addPerson({ id: 'intruder', name: 'Intruder', list: 'blacklist', reason: 'broke a window', metadata: { seen: 3, note: 'Zoë ✓' } });
     for (const vector of randomVectors(4, 128, 7)) storage.faces.addEncoding('intruder', vector, { model: 'dlib' });
     storage.faces.removePerson(lfwLabels[0]!);
+
+    const start = Date.UTC(2026, 10, 1);
+    const ids = storage.events.storeEvents(Array.from({ length: 400 }, (_, i) => ({
+      type: ['person', 'vehicle', 'doorbell_press', 'package'][i % 4]!,
+      timestamp: start + Math.floor(i / 3) * 61_000,
+      source: `camera-${i % 3}`,
+      confidence: i % 5 === 0 ? null : (i % 97) / 100,
+      label: i % 7 === 0 ? null : ['person', 'car', 'parcel'][i % 3]!,
+      subLabel: i % 11 === 0 ? 'Zoë Müller' : null,
+      data: { zone: i % 2 === 0 ? 'porch' : 'driveway', box: [i, i + 1, 20, 30], note: `event number ${i}` },
+    })));
+    storage.events.storeEvent({ type: 'face_recognized', source: 'face-engine', parentId: ids[10]!, personId: 'intruder', confidence: 0.93, timestamp: start + 300_000 });
+    storage.events.updateEvent(ids[5]!, { endTime: start + 400_000, stage: 'enriched', enrichments: { plate: 'AB-123' }, errors: [{ stage: 'ocr', message: 'blurred' }] });
+    storage.events.deleteEvents({ sources: ['camera-2'], end: start + 600_000 });
   } finally {
     await storage.close();
   }
@@ -94,8 +111,10 @@ function rewriteTableFile(table: string, edit: (lines: string[]) => string[]): v
   writeFileSync(join(exportDirectory, 'manifest.json'), JSON.stringify(manifest));
 }
 
+/** Counts the rows of the target's face and event tables; 0 when the import left no database behind. */
 async function targetRowCount(): Promise<number> {
-  return withStorage(targetDirectory, (storage) => storage.database.prepare('SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM encodings) + (SELECT count(*) FROM face_models)').pluck().get() as number);
+  if (!existsSync(join(targetDirectory, 'porchlight.db'))) return 0;
+  return withStorage(targetDirectory, (storage) => storage.database.prepare('SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM encodings) + (SELECT count(*) FROM face_models) + (SELECT count(*) FROM events)').pluck().get() as number);
 }
 
 async function importFails(): Promise<unknown> {
@@ -121,6 +140,27 @@ describe('export and import round trip', () => {
       expect(after[table]!.types).toEqual(before[table]!.types);
     }
     expect(summary.rows).toBe(Object.values(before).reduce((sum, table) => sum + table.values.length, 0));
+  });
+
+  it('search and statistics match', async () => {
+    await fillSource();
+    const ask = (storage: StorageManager) => ({
+      porch: storage.events.queryEvents({ search: 'porch', limit: 1000 }).events.map((event) => event.id),
+      zoe: storage.events.queryEvents({ search: 'zoe', limit: 1000 }).events.map((event) => event.id),
+      prefix: storage.events.queryEvents({ search: 'numb*', sources: ['camera-1'], limit: 1000 }).events.map((event) => event.id),
+      statistics: storage.events.getEventStatistics({ start: Date.UTC(2026, 10, 1), end: Date.UTC(2026, 10, 2), bucket: 'hour' }),
+    });
+    const before = await withStorage(sourceDirectory, ask);
+    await withStorage(sourceDirectory, (storage) => exportStorage(storage, exportDirectory));
+    await importStorage(exportDirectory, { dataDirectory: targetDirectory });
+
+    const after = await withStorage(targetDirectory, ask);
+    expect(before.porch.length).toBeGreaterThan(100);
+    expect(before.zoe.length).toBeGreaterThan(10);
+    expect(after.porch).toEqual(before.porch);
+    expect(after.zoe).toEqual(before.zoe);
+    expect(after.prefix).toEqual(before.prefix);
+    expect(after.statistics).toEqual(before.statistics);
   });
 
   it('second export is byte identical', async () => {
@@ -152,27 +192,22 @@ describe('export and import round trip', () => {
     }
   });
 
-  it('keeps storage classes of odd values', async () => {
-    const extra = 'CREATE TABLE extra (id INTEGER PRIMARY KEY, anything ANY, ratio REAL, big INTEGER, raw BLOB, label TEXT) STRICT';
+  it('tags integral reals and large integers', async () => {
+    await fillSource();
     await withStorage(sourceDirectory, (storage) => {
-      storage.database.exec(extra);
-      const insert = storage.database.prepare('INSERT INTO extra (anything, ratio, big, raw, label) VALUES (?, ?, ?, ?, ?)');
-      insert.run(3n, 3, 2n ** 62n + 1n, Buffer.from([0, 1, 255]), 'a\nb "c" \u2028');
-      insert.run(3.5, Number.POSITIVE_INFINITY, -(2n ** 63n), Buffer.alloc(0), '');
-      insert.run(null, -0.1, 0, null, null);
-      storage.database.prepare('INSERT INTO extra (anything) VALUES (3.0)').run();
-      storage.database.prepare("INSERT INTO extra (anything) VALUES (x'00ff')").run();
+      storage.events.storeEvents([{ type: 'system', source: 'self-test', confidence: 1 }, { type: 'system', source: 'self-test', confidence: 0 }]);
     });
-    await withStorage(targetDirectory, (storage) => storage.database.exec(extra));
-
-    const before = await withStorage(sourceDirectory, (storage) => snapshot(storage.database).extra);
     await withStorage(sourceDirectory, (storage) => exportStorage(storage, exportDirectory));
-    await importStorage(exportDirectory, { dataDirectory: targetDirectory });
-    const after = await withStorage(targetDirectory, (storage) => snapshot(storage.database).extra);
+    const entry = readManifest().tables.find((candidate) => candidate.table === 'events')!;
+    const rows = readFileSync(join(exportDirectory, entry.file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
-    expect(after!.values).toEqual(before!.values);
-    expect(after!.types).toEqual(before!.types);
-    expect(before!.types.map((row) => row[1])).toEqual(['integer', 'real', 'null', 'real', 'blob']);
+    // seq is the timestamp times 16384, beyond 2^53; confidence is a REAL column.
+    expect(rows.every((row) => typeof (row.seq as { $integer?: unknown }).$integer === 'string')).toBe(true);
+    expect(rows.filter((row) => row.source === 'self-test').map((row) => row.confidence)).toEqual([{ $real: 1 }, { $real: 0 }]);
+
+    await importStorage(exportDirectory, { dataDirectory: targetDirectory });
+    const types = (dataDirectory: string) => withStorage(dataDirectory, (storage) => storage.database.prepare("SELECT typeof(confidence), confidence, seq FROM events WHERE source = 'self-test' ORDER BY seq").safeIntegers(true).raw(true).all());
+    expect(await types(targetDirectory)).toEqual(await types(sourceDirectory));
   });
 
   it('writes owner-only files', async () => {
@@ -293,11 +328,17 @@ describe('import of damaged exports', () => {
     expect(await importFails()).toMatchObject({ code: ErrorCodes.SCHEMA_MISMATCH });
   });
 
-  it('non-empty target is rejected', async () => {
+  it('existing database is rejected', async () => {
     await importStorage(exportDirectory, { dataDirectory: targetDirectory });
     const rows = await targetRowCount();
     expect(await importFails()).toMatchObject({ code: ErrorCodes.ALREADY_EXISTS });
     expect(await targetRowCount()).toBe(rows);
+  });
+
+  it('failed import leaves no database', async () => {
+    rewriteTableFile('events', (lines) => lines.map((line, i) => (i === 3 ? line.replace('"data":"{', '"data":"[{') : line)));
+    expect(await importFails()).toMatchObject({ code: ErrorCodes.INVALID_RECORD, details: { line: 4 } });
+    expect(existsSync(join(targetDirectory, 'porchlight.db'))).toBe(false);
   });
 
   it('export into used folder fails', async () => {

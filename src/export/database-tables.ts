@@ -1,6 +1,7 @@
 import { loadMigrations } from '../db/migrator.js';
 import type { SqliteDatabase } from '../db/open-database.js';
 import { ErrorCodes, StorageError } from '../errors.js';
+import { CONTENTLESS_REBUILDERS } from './derived-indexes.js';
 
 /** A table whose rows an export carries. */
 export interface DataTable {
@@ -13,8 +14,8 @@ export interface DataTable {
   orderBy: string[];
 }
 
-/** An FTS5 index whose content lives in another table; an import rebuilds it instead of copying it. */
-export interface ExternalContentIndex {
+/** A full-text index that an export leaves out and an import rebuilds from the table it indexes. */
+export interface RebuiltIndex {
   name: string;
 }
 
@@ -40,16 +41,16 @@ export function tableStores(stores: readonly string[]): Map<string, string> {
 }
 
 /**
- * Lists the tables of the main schema whose rows are data, in name order, and the FTS5 indexes that
- * an import rebuilds. Shadow tables of virtual tables, SQLite's own tables and the migration history
+ * Lists the tables of the main schema whose rows are data, in name order, and the full-text indexes
+ * that an import rebuilds. Shadow tables of virtual tables, SQLite's own tables and the migration history
  * are left out.
  */
-export function listDataTables(db: SqliteDatabase, stores: readonly string[]): { tables: DataTable[]; rebuilt: ExternalContentIndex[] } {
+export function listDataTables(db: SqliteDatabase, stores: readonly string[]): { tables: DataTable[]; rebuilt: RebuiltIndex[] } {
   const owners = tableStores(stores);
   const listed = db.prepare("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' ORDER BY name").all() as { name: string; type: string; wr: number }[];
 
   const tables: DataTable[] = [];
-  const rebuilt: ExternalContentIndex[] = [];
+  const rebuilt: RebuiltIndex[] = [];
   for (const entry of listed) {
     if (entry.name.startsWith('sqlite_') || INTERNAL_TABLES.includes(entry.name)) continue;
     if (entry.type === 'virtual') {
@@ -70,12 +71,13 @@ export function listDataTables(db: SqliteDatabase, stores: readonly string[]): {
   return { tables, rebuilt };
 }
 
-function classifyVirtual(db: SqliteDatabase, name: string): ExternalContentIndex {
+function classifyVirtual(db: SqliteDatabase, name: string): RebuiltIndex {
+  if (name in CONTENTLESS_REBUILDERS) return { name };
   const sql = (db.prepare('SELECT sql FROM sqlite_schema WHERE name = ?').pluck().get(name) as string | undefined) ?? '';
   const externalContent = /USING\s+fts5\s*\(/i.test(sql) && /content\s*=\s*'[^']+'/i.test(sql);
   if (!externalContent) {
-    // NOTE: only FTS5 indexes over another table's content can be rebuilt; other virtual tables have no export yet.
-    throw new StorageError(ErrorCodes.DATABASE_ERROR, `Virtual table ${name} is not an FTS5 index over another table (content='table'), so an export can neither carry nor rebuild it.`, { details: { table: name } });
+    // NOTE: other virtual tables need an entry in CONTENTLESS_REBUILDERS or an export of their own.
+    throw new StorageError(ErrorCodes.DATABASE_ERROR, `Virtual table ${name} is neither an FTS5 index over another table (content='table') nor a known contentless index, so an export can neither carry nor rebuild it.`, { details: { table: name } });
   }
   return { name };
 }

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import type { SqliteDatabase } from '../db/open-database.js';
+import { Migrator } from '../db/migrator.js';
+import { openDatabase, type SqliteDatabase } from '../db/open-database.js';
 import { ConflictError, ErrorCodes, PorchlightError, ValidationError, invalidArgument } from '../errors.js';
 import { listDataTables, quoteIdentifier } from '../export/database-tables.js';
+import { CONTENTLESS_REBUILDERS, invalidJsonColumn, rebuildExternalContentIndex } from '../export/derived-indexes.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, MANIFEST_FILE, type ExportedTableEntry, type ExportManifest } from '../export/export-manifest.js';
 import { decodeRow } from '../export/row-codec.js';
-import { STORES, openStorage, type StorageOptions } from '../storage-manager.js';
+import { DATABASE_FILE, STORES, type StorageOptions } from '../storage-manager.js';
 import { readLinesSync } from './read-lines.js';
 import { invalidRecord } from './record-location.js';
 import { readJsonFile } from './source-file.js';
@@ -21,36 +23,58 @@ export interface StorageImportSummary {
 }
 
 /**
- * Imports a folder written by `exportStorage` into the storage that `options` opens, which must be
- * empty in every exported table and at the export's schema versions. The manifest and every file's
- * checksum are verified before anything is written, and all rows go in one transaction, so a bad row
- * leaves the target as it was. The storage is closed again: open it afterwards, which also loads the
- * imported face encodings into the index.
+ * Imports a folder written by `exportStorage` into a new data directory. The manifest and every file's
+ * size and SHA-256 are verified before anything is created. The database is then created and
+ * migrated to the export's schema versions, and all rows go in with one transaction, foreign keys
+ * checked at its end. On any failure the new database file is removed again, so the import happens
+ * completely or not at all. Open the storage afterwards with `openStorage`, which loads the imported
+ * face encodings into the index.
  */
 export async function importStorage(source: string, options: StorageOptions): Promise<StorageImportSummary> {
   if (typeof source !== 'string' || source.length === 0) throw invalidArgument(`The import source must be an export folder, got ${JSON.stringify(source)}.`, { source });
+  if (options === null || typeof options !== 'object' || typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
+    throw invalidArgument('importStorage expects the options of the target storage, with dataDirectory.', {});
+  }
   const folder = resolve(source);
   const started = performance.now();
 
   const manifest = readManifest(folder);
   for (const entry of manifest.tables) verifyFile(folder, entry);
 
-  const storage = await openStorage(options);
+  const path = join(options.dataDirectory, DATABASE_FILE);
+  if (existsSync(path)) {
+    throw new ConflictError(`${path} already exists; import an export into a new data directory, so no row of the export collides with existing data.`, { details: { path } });
+  }
+  const db = openDatabase(path);
   try {
-    const db = storage.database;
+    // No backup: the database was created a moment ago and is empty.
+    await new Migrator(db, STORES, { backup: false }).up();
     checkTarget(db, manifest, folder);
     db.transaction(() => {
       db.pragma('defer_foreign_keys = ON');
-      for (const entry of manifest.tables) insertRows(db, folder, entry);
+      for (const entry of manifest.tables) {
+        // Rows a migration inserted (a singleton, for example) are replaced by the exported ones.
+        db.prepare(`DELETE FROM ${quoteIdentifier(entry.table)}`).run();
+        insertRows(db, folder, entry);
+      }
       checkImported(db, manifest, folder);
-      for (const index of manifest.rebuiltIndexes) db.prepare(`INSERT INTO ${quoteIdentifier(index)} (${quoteIdentifier(index)}) VALUES ('rebuild')`).run();
-    })();
-  } finally {
-    await storage.close();
+      for (const index of manifest.rebuiltIndexes) rebuildIndex(db, index);
+    }).immediate();
+    db.close();
+  } catch (error) {
+    db.close();
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    throw error;
   }
 
   const tables = manifest.tables.map((entry) => ({ table: entry.table, rows: entry.rows }));
   return { source: folder, tables, rows: tables.reduce((sum, table) => sum + table.rows, 0), durationMs: performance.now() - started };
+}
+
+function rebuildIndex(db: SqliteDatabase, name: string): void {
+  const rebuild = CONTENTLESS_REBUILDERS[name];
+  if (rebuild !== undefined) rebuild(db);
+  else rebuildExternalContentIndex(db, name);
 }
 
 function invalidExport(folder: string, message: string, details: Record<string, unknown> = {}): ValidationError {
@@ -121,8 +145,6 @@ function checkTarget(db: SqliteDatabase, manifest: ExportManifest, folder: strin
     if (!same) {
       throw new PorchlightError(ErrorCodes.SCHEMA_MISMATCH, `${folder}: table ${entry.table} has columns ${entry.columns.join(', ')} in the export but ${table.columns.join(', ')} here.`, { details: { table: entry.table } });
     }
-    const hasRows = db.prepare(`SELECT EXISTS (SELECT 1 FROM ${quoteIdentifier(entry.table)})`).pluck().get() === 1;
-    if (hasRows) throw new ConflictError(`Table ${entry.table} already has rows; import an export into an empty data directory only.`, { details: { table: entry.table } });
   }
 }
 
@@ -139,6 +161,10 @@ function insertRows(db: SqliteDatabase, folder: string, entry: ExportedTableEntr
       if (!(error instanceof SyntaxError || error instanceof ValidationError)) throw error;
       throw invalidRecord(location, error.message, { cause: error });
     }
+    entry.columns.forEach((column, index) => {
+      const problem = invalidJsonColumn(entry.table, column, values[index]);
+      if (problem !== undefined) throw invalidRecord(location, problem);
+    });
     try {
       insert.run(values);
     } catch (error) {

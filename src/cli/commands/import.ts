@@ -4,12 +4,14 @@ import type { PersonList } from '../../faces/face-database.js';
 import type { Metric } from '../../faces/face-index.js';
 import { ENCODING_FORMATS, type EncodingFormat } from '../../import/encoding-entry.js';
 import { importFaceEncodings, type FaceImportSummary, type ImportFacesOptions } from '../../import/face-importer.js';
+import { importFrigateDatabase } from '../../frigate/import-frigate-database.js';
 import { importStorage } from '../../import/import-storage.js';
 import { formatLocation } from '../../import/record-location.js';
 import { UsageError, writeLine, type CliCommand, type CommandContext } from '../command.js';
 
 const USAGE = `Usage:
   porchlight import DIR [--json]
+  porchlight import frigate FRIGATE.db [--thumbnails] [--skip-invalid] [--json]
   porchlight import faces FILE [--labels LABELS.npy] [--format npy|json|jsonl|csv] [--name-column NAME]
                                [--list known|blacklist] [--model NAME] [--metric l2|cosine]
                                [--on-existing error|append|skip] [--skip-invalid] [--json]
@@ -17,6 +19,10 @@ const USAGE = `Usage:
 DIR: a folder written by "porchlight export". The data directory must be empty in every exported
   table and at the export's schema versions; all rows are imported in one transaction after every
   file's checksum is verified. A folder named faces is given as ./faces.
+
+frigate: reads the event table of a Frigate database (opened read-only, never written) and stores
+  each row as an event with Frigate's id, so a second run stores nothing twice and only updates
+  events that have ended since. --thumbnails keeps each event's base64 JPEG thumbnail.
 
 faces: FILE is a float32 or float64 .npy of shape (n, d) with --labels, a unicode .npy of n person
   ids; JSON, an array of { "person": "id", "name"?: "display name", "encoding": [numbers] } or
@@ -29,12 +35,13 @@ faces: FILE is a float32 or float64 .npy of shape (n, d) with --labels, a unicod
 
 export const importCommand: CliCommand = {
   name: 'import',
-  summary: 'import an export folder, or face encodings from .npy, JSON, JSON lines or CSV',
+  summary: 'import an export folder, a Frigate database, or face encodings from .npy, JSON, JSON lines or CSV',
   usage: USAGE,
   async run(context) {
     const [kind, ...rest] = context.args;
     switch (kind) {
       case 'faces': return importFacesFromArgs(context, rest);
+      case 'frigate': return importFrigateFromArgs(context, rest);
       case undefined:
       case '--help':
         writeLine(context.stdout, USAGE);
@@ -56,6 +63,27 @@ async function importExportFolder(context: CommandContext, args: string[]): Prom
   }
   for (const table of summary.tables) writeLine(context.stdout, `${table.table}\t${table.rows} rows`);
   writeLine(context.stdout, `imported ${summary.rows} rows of ${summary.tables.length} tables from ${summary.source} into ${context.dataDirectory} in ${(summary.durationMs / 1000).toFixed(2)} s`);
+  return 0;
+}
+
+async function importFrigateFromArgs(context: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { thumbnails: { type: 'boolean' }, 'skip-invalid': { type: 'boolean' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError(`import frigate expects the path of one Frigate database, got ${positionals.length}; see "porchlight import --help"`);
+
+  const storage = await context.openStorage();
+  const summary = importFrigateDatabase(storage, positionals[0]!, { thumbnails: values.thumbnails === true, onInvalid: values['skip-invalid'] === true ? 'skip' : 'error' });
+  if (values.json === true) {
+    writeLine(context.stdout, JSON.stringify(summary));
+    return 0;
+  }
+  writeLine(context.stdout, `imported ${summary.imported} of ${summary.rows} Frigate events from ${summary.file} (${summary.updated} updated, ${summary.unchanged} already imported) in ${(summary.durationMs / 1000).toFixed(2)} s`);
+  if (summary.skipped > 0) writeLine(context.stdout, `skipped ${summary.skipped} rows:`);
+  for (const row of summary.skippedRows) writeLine(context.stdout, `  ${row.message}`);
   return 0;
 }
 
