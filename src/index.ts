@@ -1,4 +1,4 @@
-export { openStorage, StorageManager, DATABASE_FILE } from './storage-manager.js';
+export { openStorage, StorageManager, DATABASE_FILE, STORES } from './storage-manager.js';
 export type { StorageOptions } from './storage-manager.js';
 export { FaceDatabase, DEFAULT_MODEL, DEFAULT_THRESHOLDS, PERSON_LISTS } from './faces/face-database.js';
 export type {

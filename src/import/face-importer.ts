@@ -211,7 +211,8 @@ class ImportPlan {
     this.#existing.set(personId, existed);
     if (existed && this.#options.onExisting === 'append') {
       // NOTE: reads the faces store's table directly; FaceDatabase has no method that returns vectors.
-      const blobs = this.#storage.database.prepare('SELECT vector FROM encodings WHERE person_id = ? AND model = ?').pluck().all(personId, this.#options.model) as Buffer[];
+      // Without INDEXED BY, SQLite picks encodings_model and reads every encoding of the model.
+      const blobs = this.#storage.database.prepare('SELECT vector FROM encodings INDEXED BY encodings_person WHERE person_id = ? AND model = ?').pluck().all(personId, this.#options.model) as Buffer[];
       for (const blob of blobs) this.#stored.add(encodingKey(personId, blob));
     }
     return existed;
