@@ -9,6 +9,7 @@ interface Suite {
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
   { name: 'events', run: async () => (await import('./events.js')).run() },
+  { name: 'tuning', run: async () => (await import('./tuning.js')).run() },
 ];
 
 const requested = process.argv.slice(2);
