@@ -9,6 +9,9 @@ interface Suite {
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
   { name: 'events', run: async () => (await import('./events.js')).run() },
+  { name: 'metrics', run: async () => (await import('./metrics.js')).run() },
+  { name: 'config', run: async () => (await import('./config.js')).run() },
+  { name: 'audit', run: async () => (await import('./audit.js')).run() },
   { name: 'tuning', run: async () => (await import('./tuning.js')).run() },
 ];
 

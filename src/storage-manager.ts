@@ -1,17 +1,28 @@
 import { join } from 'node:path';
 
+import { AUDIT_ACTIONS } from './audit/audit-actions.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { ConfigStore, type ConfigStoreOptions } from './config/config-store.js';
 import { openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { Migrator, type MigrationRun } from './db/migrator.js';
 import { invalidArgument } from './errors.js';
 import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
 import { noopLogger, type Logger } from './logger.js';
+import type { MetricsOptions } from './metrics/metric-options.js';
+import { MetricStore } from './metrics/metric-store.js';
 
 export interface StorageOptions {
   /** Folder for the databases; created owner-only when missing. */
   dataDirectory: string;
   /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger'>;
+  faces?: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  /** Metric buffering, retention and limits. */
+  metrics?: Omit<MetricsOptions, 'logger'>;
+  /** Configuration validators per key. */
+  config?: Pick<ConfigStoreOptions, 'validators'>;
+  /** The actor of the audit records that Porchlight appends by itself. */
+  audit?: Omit<AuditLogOptions, 'logger'>;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
   /**
@@ -25,12 +36,15 @@ export interface StorageOptions {
 export const DATABASE_FILE = 'porchlight.db';
 
 /** Stores whose migrations are applied, in order. */
-export const STORES = Object.freeze(['faces', 'events'] as const);
+export const STORES = Object.freeze(['faces', 'events', 'metrics', 'config', 'audit'] as const);
 
 /** Open databases and stores of one data directory. Call `close()` when done. */
 export class StorageManager {
   readonly faces: FaceDatabase;
   readonly events: EventStore;
+  readonly metrics: MetricStore;
+  readonly config: ConfigStore;
+  readonly audit: AuditLog;
   /** The migration runner of this database; see `Migrator`. Reverting a store makes it unusable until reopened. */
   readonly migrate: Migrator;
   /** The migrations `openStorage` applied, and the path of the backup it took before them, if any. */
@@ -42,12 +56,15 @@ export class StorageManager {
   readonly #logger: Logger;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; events: EventStore; migrate: Migrator; migrationsAtOpen: MigrationRun; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; events: EventStore; metrics: MetricStore; config: ConfigStore; audit: AuditLog; migrate: Migrator; migrationsAtOpen: MigrationRun; logger: Logger }) {
     this.#db = db;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
     this.events = options.events;
+    this.metrics = options.metrics;
+    this.config = options.config;
+    this.audit = options.audit;
     this.migrate = options.migrate;
     this.migrationsAtOpen = options.migrationsAtOpen;
     this.#logger = options.logger;
@@ -62,24 +79,33 @@ export class StorageManager {
     return this.#closed;
   }
 
-  /** Closes the database. Calling it twice is harmless. */
+  /**
+   * Writes the buffered metric points and closes the database. Calling it twice is harmless. When
+   * the metric write fails the database is closed all the same and the error is rethrown.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
-    this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    try {
+      this.metrics.close();
+    } finally {
+      this.#db.close();
+      this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
+    }
   }
 }
 
 /** Opens the databases of a data directory, applies pending migrations and loads the face index. */
 export async function openStorage(options: StorageOptions): Promise<StorageManager> {
   if (options === null || typeof options !== 'object') throw invalidArgument('openStorage expects an options object with dataDirectory.', {});
-  checkKeys(options, ['dataDirectory', 'faces', 'logger', 'migrations'], 'options');
+  checkKeys(options, ['dataDirectory', 'faces', 'logger', 'migrations', 'metrics', 'config', 'audit'], 'options');
   if (typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
     throw invalidArgument(`options.dataDirectory must be a folder path, got ${JSON.stringify(options.dataDirectory)}.`, { dataDirectory: options.dataDirectory });
   }
   if (options.faces !== undefined) checkKeys(options.faces, ['metric', 'models', 'personCacheSize'], 'options.faces');
   if (options.migrations !== undefined) checkKeys(options.migrations, ['backup', 'backupDirectory'], 'options.migrations');
+  if (options.config !== undefined) checkKeys(options.config, ['validators'], 'options.config');
+  if (options.audit !== undefined) checkKeys(options.audit, ['actor'], 'options.audit');
   const logger = options.logger ?? noopLogger;
 
   const databasePath = join(options.dataDirectory, DATABASE_FILE);
@@ -87,12 +113,39 @@ export async function openStorage(options: StorageOptions): Promise<StorageManag
   try {
     const migrate = new Migrator(db, STORES, { logger, ...options.migrations });
     const migrationsAtOpen = await migrate.up();
-    const faces = new FaceDatabase(db, { ...options.faces, logger });
+    const audit = new AuditLog(db, { ...options.audit, logger });
+    recordMigrations(audit, db, migrationsAtOpen);
+    const faces = new FaceDatabase(db, { ...options.faces, logger, audit });
     const events = new EventStore(db, { logger });
+    const metrics = new MetricStore(db, { ...options.metrics, logger });
+    const config = new ConfigStore(db, { ...options.config, audit, logger });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, events, migrate, migrationsAtOpen, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, events, metrics, config, audit, migrate, migrationsAtOpen, logger });
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/**
+ * Appends one audit record for the backup taken before the migrations, if any, and one per applied
+ * migration.
+ * NOTE: the records commit after the migrations, in a transaction of their own, because the
+ * migrator commits each file by itself. A crash between the two loses the records, not the schema.
+ * Migrations run later through `storage.migrate` or `porchlight migrate` are not recorded.
+ */
+function recordMigrations(audit: AuditLog, db: SqliteDatabase, run: MigrationRun): void {
+  if (run.steps.length === 0 && run.backupPath === undefined) return;
+  db.transaction(() => {
+    if (run.backupPath !== undefined) {
+      audit.append({ action: AUDIT_ACTIONS.BACKUP_CREATED, target: run.backupPath, details: { reason: 'before-migration' } });
+    }
+    for (const step of run.steps) {
+      audit.append({
+        action: run.direction === 'up' ? AUDIT_ACTIONS.MIGRATION_APPLIED : AUDIT_ACTIONS.MIGRATION_REVERTED,
+        target: `${step.store}/${String(step.version).padStart(4, '0')}_${step.name}`,
+        details: { store: step.store, version: step.version, name: step.name, durationMs: Math.round(step.durationMs) },
+      });
+    }
+  }).immediate();
 }

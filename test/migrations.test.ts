@@ -110,7 +110,7 @@ describe('shipped migrations', () => {
     db.close();
 
     const storage = await openStorage({ dataDirectory: folder.path });
-    expect(storage.migrationsAtOpen.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1']);
+    expect(storage.migrationsAtOpen.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 1', 'metrics 1', 'config 1', 'audit 1']);
     expect(storage.migrationsAtOpen.backupPath).toMatch(/backups\/porchlight-\d{8}T\d{9}Z-before-migration\.db$/);
     expect(existsSync(storage.migrationsAtOpen.backupPath!)).toBe(true);
     await storage.close();
@@ -391,7 +391,7 @@ describe('porchlight migrate', () => {
     expect(down.stdout).toMatch(/Backup written to .*backups/);
     expect(down.stdout).toMatch(/Reverted events 1 create_events/);
     const status = JSON.parse((await cli('status', '--json')).stdout) as { migrations: { store: string; state: string }[] };
-    expect(status.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['faces applied', 'events pending']);
+    expect(status.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['faces applied', 'events pending', 'metrics applied', 'config applied', 'audit applied']);
     expect(readdirSync(join(folder.path, 'backups'))).toHaveLength(1);
   });
 

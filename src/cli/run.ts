@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { PorchlightError } from '../errors.js';
 import { openStorage, type StorageManager } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
+import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -11,7 +12,7 @@ import { importCommand } from './commands/import.js';
 import { exportCommand } from './commands/export.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, importCommand, exportCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand, importCommand, exportCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--data-dir DIR] COMMAND ...
 
