@@ -63,6 +63,14 @@ async function fillSource(): Promise<void> {
     storage.events.storeEvent({ type: 'face_recognized', source: 'face-engine', parentId: ids[10]!, personId: 'intruder', confidence: 0.93, timestamp: start + 300_000 });
     storage.events.updateEvent(ids[5]!, { endTime: start + 400_000, stage: 'enriched', enrichments: { plate: 'AB-123' }, errors: [{ stage: 'ocr', message: 'blurred' }] });
     storage.events.deleteEvents({ sources: ['camera-2'], end: start + 600_000 });
+
+    const now = Date.now();
+    for (let i = 0; i < 500; i++) storage.metrics.record('detector.fps', 4 + (i % 10) / 10, { tags: { camera: `camera-${i % 3}` }, timestamp: now - i * 10_000 });
+    storage.metrics.record('doorbell.presses', 1, { type: 'counter', timestamp: now - 5_000 });
+    storage.metrics.flush();
+    storage.config.set('cameras', { front: { fps: 5 } }, { author: 'alice', comment: 'first camera' });
+    storage.config.patch('cameras', { back: { fps: 10 } }, { author: 'bob' });
+    storage.config.rollback('cameras', 1, { author: 'alice' });
   } finally {
     await storage.close();
   }
@@ -140,6 +148,31 @@ describe('export and import round trip', () => {
       expect(after[table]!.types).toEqual(before[table]!.types);
     }
     expect(summary.rows).toBe(Object.values(before).reduce((sum, table) => sum + table.values.length, 0));
+  });
+
+  it('audit chain, config and metrics survive', async () => {
+    await fillSource();
+    const ask = (storage: StorageManager) => ({
+      verification: storage.audit.verify(),
+      records: storage.audit.query({ limit: 1000 }).records,
+      config: storage.config.history('cameras'),
+      latest: storage.config.get('cameras'),
+      hourly: storage.metrics.history('detector.fps', { start: Date.now() - 2 * 86_400_000, resolution: 'minute', tags: { camera: 'camera-1' } }),
+      metrics: storage.metrics.listMetrics(),
+    });
+    const before = await withStorage(sourceDirectory, ask);
+    await withStorage(sourceDirectory, (storage) => exportStorage(storage, exportDirectory));
+    await importStorage(exportDirectory, { dataDirectory: targetDirectory });
+    const after = await withStorage(targetDirectory, ask);
+
+    expect(before.verification.valid).toBe(true);
+    expect(after.verification).toEqual(before.verification);
+    expect(after.records).toEqual(before.records);
+    expect(after.config).toEqual(before.config);
+    expect(after.latest).toEqual(before.latest);
+    expect(before.hourly.length).toBeGreaterThan(10);
+    expect(after.hourly).toEqual(before.hourly);
+    expect(after.metrics).toEqual(before.metrics);
   });
 
   it('search and statistics match', async () => {
