@@ -52,7 +52,7 @@ interface Folder {
   remove(): void;
 }
 
-/** A migrated events database in a new temporary folder, with the given journal mode and durability. */
+/** Creates a migrated events database in a new temporary folder, with the given journal mode and durability. */
 async function eventsDatabase(journal: 'wal' | 'delete', durability: 'full' | 'normal'): Promise<Folder> {
   const path = mkdtempSync(join(tmpdir(), 'porchlight-tuning-'));
   const storage = await openStorage({ dataDirectory: path, migrations: { backup: false } });
@@ -63,7 +63,7 @@ async function eventsDatabase(journal: 'wal' | 'delete', durability: 'full' | 'n
   return { path, db, events: new EventStore(db), remove: () => { db.close(); rmSync(path, { recursive: true, force: true }); } };
 }
 
-/** Events per second of `write`, which stores `events` in some way. */
+/** Returns the events per second of `write`, which stores `events` events. */
 function throughput(events: number, write: () => void): number {
   const started = performance.now();
   write();
@@ -75,7 +75,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** One event per transaction under each journal mode and durability, in alternating rounds. */
+/** Measures one event per transaction under each journal mode and durability, in alternating rounds. */
 async function commitCost(): Promise<void> {
   const configurations = [['wal', 'full'], ['wal', 'normal'], ['delete', 'full'], ['delete', 'normal']] as const;
   const perRound = 300;
@@ -104,7 +104,7 @@ async function commitCost(): Promise<void> {
   process.stdout.write(`\nOne event per transaction, ${perRound} events x ${rounds} alternating rounds per setting.\n\n${markdownTable(rows)}\n`);
 }
 
-/** Events per second by the number of events per `storeEvents` call (WAL, synchronous FULL), sizes taking turns. */
+/** Measures events per second by the number of events per `storeEvents` call (WAL, synchronous FULL), sizes taking turns. */
 async function eventBatchSizes(): Promise<void> {
   const sizes = [1, 10, 100, 1_000, 10_000];
   const rounds = 3;
@@ -135,7 +135,7 @@ async function eventBatchSizes(): Promise<void> {
   process.stdout.write(`\nBatch size of event writes (WAL, synchronous = FULL), median of ${rounds} rounds in which the sizes take turns.\n\n${markdownTable(rows)}\n`);
 }
 
-/** Encodings per second by the number of encodings per `enrollMany` call (512-d, WAL, FULL), sizes taking turns. */
+/** Measures encodings per second by the number of encodings per `enrollMany` call (512-d, WAL, FULL), sizes taking turns. */
 async function faceBatchSizes(): Promise<void> {
   const sizes = [1, 100, 5_000];
   const rounds = 3;
@@ -173,7 +173,7 @@ async function faceBatchSizes(): Promise<void> {
   process.stdout.write(`\nBatch size of face enrollment (one new person with one 512-d encoding per record), median of ${rounds} rounds.\n\n${markdownTable(rows)}\n`);
 }
 
-/** Query latency by page cache size on one database, the settings taking turns in each round. */
+/** Measures query latency by page cache size on one database, the settings taking turns in each round. */
 async function cacheSizes(): Promise<void> {
   const folder = await eventsDatabase('wal', 'full');
   const days = 90;
