@@ -13,6 +13,7 @@ const SUITES: Suite[] = [
   { name: 'config', run: async () => (await import('./config.js')).run() },
   { name: 'audit', run: async () => (await import('./audit.js')).run() },
   { name: 'tuning', run: async () => (await import('./tuning.js')).run() },
+  { name: 'import', run: async () => (await import('./import.js')).run() },
 ];
 
 const requested = process.argv.slice(2);
