@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { ErrorCodes } from '../src/errors.js';
 import type { FrigateApiEvent } from '../src/frigate/frigate-types.js';
+import { openFrigateDatabase, openFrigateDatabaseCopy, readFrigateEventRows } from '../src/frigate/frigate-database.js';
 import { importFrigateDatabase, type FrigateImportOptions } from '../src/frigate/import-frigate-database.js';
 import { openStorage, type StorageManager } from '../src/storage-manager.js';
 import { temporaryDirectory } from './helpers/reference.js';
@@ -121,6 +122,20 @@ describe('importFrigateDatabase', () => {
     fillFrigate(apiEvents);
     chmodSync(frigatePath, 0o400);
     expect((await runImport()).imported).toBe(50);
+  });
+
+  it('in-memory copy reads the same rows', () => {
+    fillFrigate(apiEvents);
+    const inPlace = openFrigateDatabase(frigatePath);
+    const copy = openFrigateDatabaseCopy(frigatePath);
+    try {
+      const rows = [...readFrigateEventRows(copy, frigatePath)];
+      expect(rows).toHaveLength(50);
+      expect(rows).toEqual([...readFrigateEventRows(inPlace, frigatePath)]);
+    } finally {
+      inPlace.close();
+      copy.close();
+    }
   });
 
   it('ended event is updated on rerun', async () => {

@@ -34,7 +34,7 @@ export function openFrigateDatabase(path: string): SqliteDatabase {
     db = new Database(path, { readonly: true, fileMustExist: true });
   } catch (error) {
     if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN' || existsSync(`${path}-wal`)) throw invalidFile(path, `cannot be opened (${(error as Error).message}).`, error);
-    db = openCopyInMemory(path);
+    db = openFrigateDatabaseCopy(path);
   }
 
   try {
@@ -46,7 +46,8 @@ export function openFrigateDatabase(path: string): SqliteDatabase {
   return db;
 }
 
-function openCopyInMemory(path: string): SqliteDatabase {
+/** Reads a Frigate database file into memory and opens the copy; the file is only read. */
+export function openFrigateDatabaseCopy(path: string): SqliteDatabase {
   const bytes = readFileSync(path);
   // A serialized database must not claim WAL mode (header bytes 18 and 19 set to 2); 1 is the rollback journal.
   if (bytes.length >= 20 && bytes[18] === 2) bytes[18] = 1;
