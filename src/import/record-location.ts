@@ -1,9 +1,9 @@
 import { ErrorCodes, ValidationError, type ErrorCode } from '../errors.js';
 
 /**
- * The position of a record in its file. It is a 1-based `line` of a JSON lines or CSV file, a 0-based
- * `row` of a `.npy` array, a 0-based `entry` of a JSON array (the index NumPy or JavaScript would
- * use), or the `rowid` of a row of a SQLite table.
+ * The position of a record in its file: a 1-based `line` of a JSON lines or CSV file, or a 0-based
+ * `row` of a `.npy` array. A JSON array element has its 0-based `entry`, the index NumPy or
+ * JavaScript would use, and a SQLite table row its `rowid`.
  */
 export interface RecordLocation {
   file: string;
