@@ -13,6 +13,8 @@ const SUITES: Suite[] = [
   { name: 'config', run: async () => (await import('./config.js')).run() },
   { name: 'audit', run: async () => (await import('./audit.js')).run() },
   { name: 'operations', run: async () => (await import('./operations.js')).run() },
+  { name: 'tuning', run: async () => (await import('./tuning.js')).run() },
+  { name: 'import', run: async () => (await import('./import.js')).run() },
 ];
 
 const requested = process.argv.slice(2);

@@ -36,6 +36,8 @@ export const ErrorCodes = Object.freeze({
   BACKUP_FAILED: 'BACKUP_FAILED',
   RESTORE_FAILED: 'RESTORE_FAILED',
   INSUFFICIENT_DISK_SPACE: 'INSUFFICIENT_DISK_SPACE',
+  INVALID_RECORD: 'INVALID_RECORD',
+  SCHEMA_MISMATCH: 'SCHEMA_MISMATCH',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

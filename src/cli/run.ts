@@ -14,9 +14,11 @@ import { initCommand } from './commands/init.js';
 import { backupCommand } from './commands/backup.js';
 import { restoreCommand } from './commands/restore.js';
 import { healthCommand } from './commands/health.js';
+import { importCommand } from './commands/import.js';
+import { exportCommand } from './commands/export.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand, initCommand, backupCommand, restoreCommand, healthCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand, initCommand, backupCommand, restoreCommand, healthCommand, importCommand, exportCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--config FILE] [--data-dir DIR] COMMAND ...
 

@@ -1,25 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { ErrorCodes, ValidationError } from '../../errors.js';
-import type { Enrollment, PersonList } from '../../faces/face-database.js';
-import type { Metric, VectorInput } from '../../faces/face-index.js';
+import type { PersonList } from '../../faces/face-database.js';
+import type { VectorInput } from '../../faces/face-index.js';
 import { npyRows, readNpy } from '../../import/npy.js';
+import { readJsonFile } from '../../import/source-file.js';
 import { UsageError, writeLine, type CliCommand, type CommandContext } from '../command.js';
+import { importFacesFromArgs } from './import.js';
 
 const USAGE = `Usage:
   porchlight faces import FILE [--labels LABELS.npy] [--list known|blacklist] [--model NAME] [--metric l2|cosine] [--append]
+                               (and every option of "porchlight import faces")
   porchlight faces search --query FILE [--k N] [--threshold T] [--list known|blacklist] [--model NAME] [--json]
   porchlight faces list [--list known|blacklist] [--json]
   porchlight faces remove PERSON_ID
 
-FILE is a float32 or float64 .npy of shape (n, d), or JSON: [{ "person": "name", "encoding": [...] }].
-Rows with the same label become one person with several encodings. --metric applies to a model's
-first import and is recorded with it (default l2).`;
-
-/** Rows printed between progress lines during an import. */
-const PROGRESS_EVERY = 10_000;
+FILE is a float32 or float64 .npy of shape (n, d), JSON ([{ "person": "name", "encoding": [...] }]),
+JSON lines or CSV; "porchlight import --help" describes each. Rows with the same label become one
+person with several encodings. --metric applies to a model's first import and is recorded with it
+(default l2). --append adds encodings to persons that already exist.`;
 
 export const facesCommand: CliCommand = {
   name: 'faces',
@@ -29,7 +29,7 @@ export const facesCommand: CliCommand = {
     const [action, ...rest] = context.args;
     const sub = { ...context, args: rest };
     switch (action) {
-      case 'import': return importFaces(sub);
+      case 'import': return importFacesFromArgs(sub, rest);
       case 'search': return searchFaces(sub);
       case 'list': return listFaces(sub);
       case 'remove': return removeFace(sub);
@@ -57,12 +57,6 @@ function listOption(value: string | boolean | undefined): PersonList | undefined
   return value;
 }
 
-function metricOption(value: string | boolean | undefined): Metric {
-  if (value === undefined) return 'l2';
-  if (value !== 'l2' && value !== 'cosine') throw new UsageError(`--metric must be "l2" or "cosine", got "${String(value)}"`);
-  return value;
-}
-
 function numberOption(name: string, value: string | boolean | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
@@ -72,45 +66,11 @@ function numberOption(name: string, value: string | boolean | undefined, integer
   return parsed;
 }
 
-interface LabeledVector {
-  label: string;
-  vector: VectorInput;
-  /** Where the vector came from, for error messages: "row 12" or "entry 3". */
-  position: string;
-}
-
-/** Reads vectors with their labels from a .npy (labels from a second .npy or the row number) or JSON file. */
-function readLabeledVectors(file: string, labelsFile: string | undefined): LabeledVector[] {
-  if (extname(file).toLowerCase() === '.npy') {
-    const rows = npyRows(readNpy(file), file);
-    let labels: string[] | undefined;
-    if (labelsFile !== undefined) {
-      const array = readNpy(labelsFile);
-      if (!Array.isArray(array.data)) throw new ValidationError(ErrorCodes.INVALID_FILE, `${labelsFile}: expected unicode strings (<U), got ${array.descr}.`, { details: { file: labelsFile } });
-      if (array.data.length !== rows.length) throw new ValidationError(ErrorCodes.INVALID_FILE, `${labelsFile}: has ${array.data.length} labels for ${rows.length} rows in ${file}; give one label per row.`, { details: { file: labelsFile } });
-      labels = array.data;
-    }
-    const prefix = basename(file, extname(file));
-    return rows.map((vector, row) => ({ label: labels?.[row] ?? `${prefix}-${row}`, vector, position: `row ${row}` }));
-  }
-
-  if (labelsFile !== undefined) throw new UsageError('--labels applies to .npy input only; JSON entries carry their own "person"');
-  const entries = readJson(file);
-  if (!Array.isArray(entries)) throw new ValidationError(ErrorCodes.INVALID_FILE, `${file}: expected a JSON array of { "person": ..., "encoding": [...] }.`, { details: { file } });
-  return entries.map((entry: unknown, index) => {
-    const candidate = entry as { person?: unknown; encoding?: unknown };
-    if (typeof candidate?.person !== 'string' || candidate.person.length === 0 || !Array.isArray(candidate.encoding)) {
-      throw new ValidationError(ErrorCodes.INVALID_FILE, `${file}: entry ${index} must be { "person": "name", "encoding": [numbers] }.`, { details: { file, entry: index } });
-    }
-    return { label: candidate.person, vector: candidate.encoding as number[], position: `entry ${index}` };
-  });
-}
-
 /** Reads query vectors: rows of a .npy, or JSON that is one vector, an array of vectors, or [{ "encoding" }]. */
 function readQueries(file: string): VectorInput[] {
   if (extname(file).toLowerCase() === '.npy') return npyRows(readNpy(file), file);
 
-  const parsed = readJson(file);
+  const parsed = readJsonFile(file);
   if (Array.isArray(parsed) && parsed.every((value) => typeof value === 'number')) return [parsed as number[]];
   if (Array.isArray(parsed)) {
     return parsed.map((entry: unknown, index) => {
@@ -120,53 +80,6 @@ function readQueries(file: string): VectorInput[] {
     });
   }
   throw new ValidationError(ErrorCodes.INVALID_FILE, `${file}: expected a vector or an array of vectors.`, { details: { file } });
-}
-
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ValidationError(ErrorCodes.INVALID_FILE, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path.`, { cause: error, details: { file } });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError(ErrorCodes.INVALID_FILE, `${file}: is not valid JSON (${(error as Error).message}).`, { cause: error, details: { file } });
-  }
-}
-
-async function importFaces(context: CommandContext): Promise<number> {
-  const { values, positionals } = parse(context.args, {
-    labels: { type: 'string' },
-    list: { type: 'string' },
-    model: { type: 'string' },
-    metric: { type: 'string' },
-    append: { type: 'boolean' },
-  }, 1, 'import');
-  const file = positionals[0]!;
-  const list = listOption(values.list) ?? 'known';
-  const metric = metricOption(values.metric);
-  const model = values.model as string | undefined;
-
-  const started = performance.now();
-  const vectors = readLabeledVectors(file, values.labels as string | undefined);
-  const byLabel = new Map<string, Enrollment & { encodings: VectorInput[] }>();
-  vectors.forEach((entry, index) => {
-    let enrollment = byLabel.get(entry.label);
-    if (enrollment === undefined) {
-      enrollment = { person: { id: entry.label, name: entry.label, list }, encodings: [] };
-      byLabel.set(entry.label, enrollment);
-    }
-    enrollment.encodings.push(entry.vector);
-    if ((index + 1) % PROGRESS_EVERY === 0) writeLine(context.stderr, `read ${index + 1} of ${vectors.length} vectors`);
-  });
-
-  const storage = await context.openStorage({ faces: { metric } });
-  const result = storage.faces.enrollMany([...byLabel.values()], { model, onExisting: values.append === true ? 'append' : 'error' });
-  const seconds = (performance.now() - started) / 1000;
-  writeLine(context.stdout, `imported ${result.encodingIds.length} encodings of ${byLabel.size} persons (${result.personsAdded} new) from ${file} into list "${list}" in ${seconds.toFixed(2)} s`);
-  return 0;
 }
 
 async function searchFaces(context: CommandContext): Promise<number> {
