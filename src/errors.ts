@@ -17,6 +17,9 @@ export const ErrorCodes = Object.freeze({
   DATABASE_ERROR: 'DATABASE_ERROR',
   CLOSED: 'CLOSED',
   KERNEL_UNAVAILABLE: 'KERNEL_UNAVAILABLE',
+  SEARCH_QUEUE_FULL: 'SEARCH_QUEUE_FULL',
+  SEARCH_ABORTED: 'SEARCH_ABORTED',
+  SEARCH_WORKER_FAILED: 'SEARCH_WORKER_FAILED',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -76,6 +79,17 @@ export class StorageError extends PorchlightError {
   constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
     super(code, message, options);
     this.name = 'StorageError';
+  }
+}
+
+/**
+ * A search could not run on the worker pool: its queue was full, its signal aborted it, a worker
+ * failed while scanning, or the pool was closed (`CLOSED`).
+ */
+export class SearchPoolError extends PorchlightError {
+  constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
+    super(code, message, options);
+    this.name = 'SearchPoolError';
   }
 }
 

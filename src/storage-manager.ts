@@ -4,13 +4,16 @@ import { openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { Migrator } from './db/migrator.js';
 import { invalidArgument } from './errors.js';
 import { FaceDatabase, checkKeys, type FaceDatabaseOptions } from './faces/face-database.js';
+import { SearchPool, type SearchPoolOptions } from './faces/search-pool.js';
 import { noopLogger, type Logger } from './logger.js';
 
 export interface StorageOptions {
   /** Folder for the databases; created owner-only when missing. */
   dataDirectory: string;
   /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger'>;
+  faces?: Omit<FaceDatabaseOptions, 'logger' | 'pool'>;
+  /** Worker threads that split large face searches: thread count, queue bound, size threshold. */
+  searchPool?: SearchPoolOptions;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
 }
@@ -29,10 +32,12 @@ export class StorageManager {
 
   readonly #db: SqliteDatabase;
   readonly #logger: Logger;
+  readonly #searchPool: SearchPool | undefined;
   #closed = false;
 
-  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; logger: Logger }) {
+  constructor(db: SqliteDatabase, options: { dataDirectory: string; databasePath: string; faces: FaceDatabase; logger: Logger; searchPool?: SearchPool }) {
     this.#db = db;
+    this.#searchPool = options.searchPool;
     this.dataDirectory = options.dataDirectory;
     this.databasePath = options.databasePath;
     this.faces = options.faces;
@@ -48,10 +53,16 @@ export class StorageManager {
     return this.#closed;
   }
 
-  /** Closes the database. Calling it twice is harmless. */
+  /** The worker pool that splits large face searches, for diagnostics. */
+  get searchPool(): SearchPool | undefined {
+    return this.#searchPool;
+  }
+
+  /** Ends the search workers and closes the database. Calling it twice is harmless. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#searchPool?.close();
     this.#db.close();
     this.#logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
   }
@@ -60,20 +71,22 @@ export class StorageManager {
 /** Opens the databases of a data directory, applies pending migrations and loads the face index. */
 export async function openStorage(options: StorageOptions): Promise<StorageManager> {
   if (options === null || typeof options !== 'object') throw invalidArgument('openStorage expects an options object with dataDirectory.', {});
-  checkKeys(options, ['dataDirectory', 'faces', 'logger'], 'options');
+  checkKeys(options, ['dataDirectory', 'faces', 'logger', 'searchPool'], 'options');
   if (typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
     throw invalidArgument(`options.dataDirectory must be a folder path, got ${JSON.stringify(options.dataDirectory)}.`, { dataDirectory: options.dataDirectory });
   }
   if (options.faces !== undefined) checkKeys(options.faces, ['metric', 'models', 'personCacheSize'], 'options.faces');
   const logger = options.logger ?? noopLogger;
+  const searchPool = new SearchPool(options.searchPool, logger);
+  if (options.searchPool !== undefined) checkKeys(options.searchPool, ['threads', 'maxQueue', 'minParallelBytes'], 'options.searchPool');
 
   const databasePath = join(options.dataDirectory, DATABASE_FILE);
   const db = openDatabase(databasePath);
   try {
     new Migrator(db, STORES, { logger }).up();
-    const faces = new FaceDatabase(db, { ...options.faces, logger });
+    const faces = new FaceDatabase(db, { ...options.faces, logger, pool: searchPool });
     logger.info({ databasePath }, 'storage opened');
-    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, logger });
+    return new StorageManager(db, { dataDirectory: options.dataDirectory, databasePath, faces, logger, searchPool });
   } catch (error) {
     db.close();
     throw error;
