@@ -8,6 +8,7 @@ interface Suite {
 
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
+  { name: 'parallel', run: async () => (await import('./parallel.js')).run() },
 ];
 
 const requested = process.argv.slice(2);

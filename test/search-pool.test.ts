@@ -69,6 +69,15 @@ describe('SearchPool', () => {
     expect((await queued).hits).toHaveLength(100);
   });
 
+  it('zero maxQueue runs idle search', async () => {
+    const pool = parallelPool({ maxQueue: 0 });
+    const { index, queries } = slowIndex(pool);
+    const running = index.searchBatchAsync(queries, { k: 5 });
+    expect((await rejection(index.searchAsync(queries[0]!, { k: 5 }))).code).toBe(ErrorCodes.SEARCH_QUEUE_FULL);
+    expect((await running).hits).toHaveLength(100);
+    expect((await index.searchAsync(queries[0]!, { k: 5 })).hits).toEqual(index.search(queries[0]!, { k: 5 }));
+  });
+
   it('abort removes queued search', async () => {
     const pool = parallelPool();
     const { index, queries } = slowIndex(pool);

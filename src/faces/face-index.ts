@@ -76,8 +76,8 @@ interface SlotLayout {
 }
 
 /**
- * Scratch per thread: queries, heaps and state of one pass of a search. 256 KiB holds at least five
- * queries of the largest dimension with k = MAX_K, and 400 queries of 128 floats with k = 10.
+ * Scratch per thread: queries, heaps and state of one pass of a search. 256 KiB fit five queries of
+ * the largest dimension with k = MAX_K, and 400 queries of 128 floats with k = 10.
  */
 const SLOT_BYTES = 256 * 1024;
 /** Slot 0 serves the calling thread, slot i the worker on lane i of a round. */
@@ -106,14 +106,15 @@ function alignUp(value: number, alignment: number): number {
  * Under `cosine`, vectors are normalized at insert and queries at search, so search runs on the inner
  * product kernel and `distance = 1 - dot`.
  *
- * Parallel search: with a pool, a large search is split into contiguous shards, the calling thread
- * scans the first and one worker each of the others, over this same shared memory; the caller
- * merges the shards' top k, which equals the single-thread top k because scores do not depend on
- * the shard and ties go to the lower row. Writes run in the calling thread while workers scan, so
- * every write that changes or moves existing rows (remove, retag, growth) increments `version`. A
- * round reads rows [0, size) as of its start; appends land past that end. When the round finishes
- * and `version` has changed, its shard results may mix two states, and the search runs again in the
- * calling thread, where no write can interleave.
+ * Parallel search: with a pool, a large search is split into contiguous shards of rows. The calling
+ * thread scans the first shard and one worker each of the others, over this same shared memory. The
+ * caller merges the shards' top k, which equals the single-thread top k because scores do not depend
+ * on the shard and ties go to the lower row.
+ *
+ * Writes run in the calling thread while workers scan, so every write that changes or moves existing
+ * rows (remove, retag, growth) increments `version`. A round reads rows [0, size) as of its start,
+ * and appends land past that end. When a round finishes on another version, its shard results may
+ * mix two states, so the search runs again in the calling thread, where no write can interleave.
  */
 export class FaceIndex {
   readonly metric: Metric;
@@ -181,7 +182,7 @@ export class FaceIndex {
     return this.#version;
   }
 
-  /** The shared memory that holds the rows; worker threads instantiate the kernel over it. */
+  /** The shared memory that contains the rows; worker threads instantiate the kernel over it. */
   get memory(): WebAssembly.Memory {
     return this.#memory;
   }
@@ -239,7 +240,7 @@ export class FaceIndex {
   /**
    * Adds rows from their stored form, `dimension` little-endian float32 per row back to back, as
    * FaceDatabase keeps them: the fast path of loading an index at open. The bytes are copied straight
-   * into index memory, in one copy when the dimension is a multiple of 4, and checked there; the
+   * into index memory (in one copy when the dimension is a multiple of 4) and checked there, and the
    * rows equal those `add` would store. Throws INVALID_VECTOR (wrong length, NaN or infinite
    * component) or ZERO_VECTOR (cosine) and then leaves the index as it was.
    */

@@ -19,12 +19,15 @@ export interface SearchPoolOptions {
    * (the calling thread), at most MAX_SEARCH_THREADS.
    */
   threads?: number;
-  /** Searches that may wait for the workers; the next one is rejected with SEARCH_QUEUE_FULL. Default 64. */
+  /**
+   * Searches that may wait while another search runs on the workers; the next one is rejected with
+   * SEARCH_QUEUE_FULL. 0 rejects every search that would have to wait. Default 64.
+   */
   maxQueue?: number;
   /**
    * Smallest scan that is split across threads, in bytes of rows read (rows x padded dimension x 4,
-   * times the number of queries); smaller scans run in the calling thread, where they finish before
-   * a worker could answer. Default 4 MiB.
+   * times the number of queries). Smaller scans run in the calling thread, where they end before a
+   * worker could return a result. Default 4 MiB.
    */
   minParallelBytes?: number;
 }
@@ -32,9 +35,8 @@ export interface SearchPoolOptions {
 /** Most worker threads one pool may have; each index reserves one scratch slot per thread. */
 export const MAX_SEARCH_THREADS = 16;
 
-// NOTE: minParallelBytes is the crossover measured on a 2-core AMD EPYC (bench/RESULTS.md, suite
-// "parallel"), where a round trip to a worker took about 0.1 ms; machines with faster cores or
-// slower thread wake-ups have a different crossover.
+// NOTE: the default minParallelBytes is the crossover measured on a 2-core AMD EPYC (bench/RESULTS.md,
+// suite "parallel"). A machine with faster cores or slower thread wake-ups has another crossover.
 export const SEARCH_POOL_DEFAULTS: Readonly<Required<Omit<SearchPoolOptions, 'threads'>>> = Object.freeze({
   maxQueue: 64,
   minParallelBytes: 4 * 1024 * 1024,
@@ -56,9 +58,9 @@ interface QueuedRound {
 
 /**
  * A piscina pool of search workers shared by the indexes of one storage. Searches wait in a bounded
- * FIFO queue; each runs as a round that has every worker to itself, so lane i of a round may use
+ * FIFO queue. Each runs as a round that has every worker to itself, so lane i of a round may use
  * scratch slot i of its index without a lock. A round ends when its shards have settled, even when
- * its caller stopped waiting (abort), so no two rounds ever write one slot at the same time.
+ * its caller stopped waiting (abort), so no two rounds write one slot at the same time.
  *
  * The workers start with the first round, not with the pool, so opening a storage that never
  * searches a large index costs no threads.
@@ -122,7 +124,8 @@ export class SearchPool {
   run<T>(round: SearchRound<T>, signal?: AbortSignal): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(searchAborted(signal));
-    if (this.#queue.length >= this.maxQueue) {
+    // A search waits only while another round runs on the workers, because the queue is empty otherwise.
+    if (this.#roundActive && this.#queue.length >= this.maxQueue) {
       return Promise.reject(new SearchPoolError(ErrorCodes.SEARCH_QUEUE_FULL, `The search queue is full: ${this.maxQueue} searches are waiting for the workers. Retry later, search less often, or raise searchPool.maxQueue.`, { details: { maxQueue: this.maxQueue } }));
     }
 

@@ -8,6 +8,9 @@ import { shardResultBytes, shardResultViews, type SearchWorkerData, type ShardRe
 const { kernel: kernelModule, maxInstances } = workerData as SearchWorkerData;
 
 // Map iteration order is insertion order, so re-inserting on use keeps the least recently used first.
+// NOTE: an instance keeps its index memory alive, so a worker holds on to up to maxInstances index
+// memories after their indexes are dropped, until it is evicted or the pool closes. FaceDatabase
+// keeps its indexes as long as its storage, and closing the storage closes the pool.
 const instances = new Map<number, KernelExports>();
 
 function kernelFor(task: ShardTask): KernelExports {
@@ -31,7 +34,7 @@ export default function scanShard(task: ShardTask): ShardResult {
     task.k, task.maxScore, task.groups, task.tags, task.tagMask, task.outScore, task.outRow, task.state,
   );
 
-  // The memory may have grown since the task was posted; a fresh view sees its current length.
+  // The memory may have grown since the task was posted, and views made now cover its current length.
   const memory = task.memory.buffer;
   const buffer = new ArrayBuffer(shardResultBytes(task.queryCount, task.k));
   const result = shardResultViews(buffer, task.queryCount, task.k);

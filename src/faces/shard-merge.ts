@@ -9,7 +9,7 @@ export interface ShardCandidates {
  * the lower row: the order the kernel uses. With `groupOf`, only the best row of each group is kept.
  *
  * The result equals a single scan over all shards. Each shard returns its k best rows (its k best
- * groups, each by its best row), so the union holds every row of the overall top k. With groups, a
+ * groups, each by its best row), so the union contains every row of the overall top k. With groups, a
  * group whose best row lies in a shard where k other groups beat it is beaten by those same k groups
  * overall, so the rows it contributes from other shards sort after k distinct groups and are dropped.
  */

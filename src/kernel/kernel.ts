@@ -66,12 +66,12 @@ const WARM_UP_DIMENSION = 128;
 const WARM_UP_CALLS = 8;
 
 /**
- * Runs the search functions a few times on scratch data. V8 first runs wasm code from its baseline
- * compiler and recompiles a function with its optimizing compiler only once that function has used
- * up a budget of executed code; a function that is running when that happens finishes in baseline
- * code. Without this, the first large searches of a process (a batch over a million rows) would run
- * at baseline speed from start to end. The optimized code belongs to the compiled module, so workers
- * that receive this module use it too.
+ * Runs the search functions a few times on scratch data. V8 (11.3, in Node.js 20) first runs wasm
+ * code compiled by its baseline compiler, Liftoff. It recompiles a function with its optimizing
+ * compiler only once that function has used up a budget of executed code, and a call that is running
+ * then finishes in baseline code. Without a warm-up, the first large searches of a process (a batch
+ * over a million rows) would run at baseline speed from start to end. The optimized code belongs to
+ * the compiled module, so workers that receive this module use it too.
  */
 function warmUp(module: WebAssembly.Module): void {
   const rowBytes = WARM_UP_DIMENSION * 4;
