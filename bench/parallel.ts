@@ -4,8 +4,8 @@
 // time one and two threads take merely to read the same bytes, and, for a million encodings, the
 // time to open a storage (rehydration) and its resident memory.
 //
-// BENCH_PARALLEL_SIZES=10000x128,100000x512 limits the datasets; BENCH_PARALLEL_OPEN=0 skips the
-// open measurement. The million-encoding database is created once in the temporary folder and
+// BENCH_PARALLEL_SIZES=10000x128,100000x512 limits the datasets (none skips them); BENCH_PARALLEL_CROSSOVER=0 and
+// BENCH_PARALLEL_OPEN=0 skip the crossover and open measurements. The million-encoding database is created once in the temporary folder and
 // reused by later runs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,6 +338,40 @@ async function measure(data: Dataset, pool: SearchPool): Promise<(string | numbe
   return rows;
 }
 
+/**
+ * Where splitting starts to pay: the same searches in the calling thread and split across the pool
+ * (minParallelBytes 0), interleaved, for growing scans. Prints the table the default
+ * minParallelBytes is chosen from.
+ */
+async function measureCrossover(): Promise<string> {
+  const pool = new SearchPool({ minParallelBytes: 0 });
+  const table: (string | number)[][] = [['rows x 128', 'queries', 'bytes read', 'calling thread ms', 'split ms', 'calling / split']];
+  try {
+    for (const count of [4_000, 16_000, 64_000, 256_000]) {
+      const data = dataset(count, 128);
+      const index = buildPorchlight(data, pool);
+      for (const queryCount of [1, 16]) {
+        const queries = data.queries.slice(0, queryCount);
+        const bench = new Bench({ time: 400, iterations: 5, warmupIterations: 3 });
+        const here = 'calling thread';
+        const split = 'split';
+        bench.add(here, () => { index.searchBatch(queries, { k: K }); });
+        bench.add(split, async () => { await index.searchBatchAsync(queries, { k: K }); });
+        const medians = new Map<string, number[]>([[here, []], [split, []]]);
+        for (let round = 0; round < ROUNDS; round++) {
+          await bench.run();
+          for (const task of bench.tasks) medians.get(task.name)!.push((task.result as { latency: { p50: number } }).latency.p50);
+        }
+        const median = (name: string) => medians.get(name)!.sort((a, b) => a - b)[ROUNDS >> 1]!;
+        table.push([count, queryCount, `${((count * 512 * queryCount) / 1048576).toFixed(1)} MiB`, median(here).toFixed(3), median(split).toFixed(3), (median(here) / median(split)).toFixed(2)]);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return `Crossover of the adaptive split (median of ${ROUNDS} interleaved rounds; above 1.00 the split is faster):\n\n${markdownTable(table)}\n`;
+}
+
 /** Creates (once) a storage of REHYDRATION.count encodings through the public API, and returns its folder. */
 async function rehydrationFixture(): Promise<string> {
   const { count, dimension, perPerson } = REHYDRATION;
@@ -393,6 +427,7 @@ async function measureOpen(): Promise<string> {
 function requestedSizes(): readonly [number, number][] {
   const variable = process.env.BENCH_PARALLEL_SIZES;
   if (variable === undefined || variable === '') return DEFAULT_SIZES;
+  if (variable === 'none') return [];
   return variable.split(',').map((item) => {
     const [count, dimension] = item.split('x').map(Number);
     if (!Number.isInteger(count) || !Number.isInteger(dimension) || dimension! % 4 !== 0) throw new Error(`BENCH_PARALLEL_SIZES: expected items like 100000x128, got ${item}`);
@@ -414,6 +449,7 @@ export async function run(): Promise<void> {
   }
   process.stdout.write(`Exact top-${K}, L2, random unit vectors; ${availableParallelism()} cores, search pool of ${pool.threads} worker(s) beside the calling thread, minParallelBytes ${pool.minParallelBytes}. Single-query times pool ${ROUNDS} interleaved tinybench rounds; batch times are the median of 3 runs (1 at 1M). usearch uses all cores.\n\n${markdownTable(table)}\n\n`);
 
+  if (process.env.BENCH_PARALLEL_CROSSOVER !== '0') process.stdout.write(`${await measureCrossover()}\n`);
   if (process.env.BENCH_PARALLEL_OPEN !== '0') process.stdout.write(`${await measureOpen()}\n`);
   process.stdout.write(`Load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)}\n`);
 }

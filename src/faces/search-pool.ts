@@ -27,7 +27,7 @@ export interface SearchPoolOptions {
   /**
    * Smallest scan that is split across threads, in bytes of rows read (rows x padded dimension x 4,
    * times the number of queries). Smaller scans run in the calling thread, where they end before a
-   * worker could return a result. Default 4 MiB.
+   * worker could return a result. Default 64 MiB, 128,000 rows of 128 floats for one query.
    */
   minParallelBytes?: number;
 }
@@ -35,11 +35,12 @@ export interface SearchPoolOptions {
 /** Most worker threads one pool may have; each index reserves one scratch slot per thread. */
 export const MAX_SEARCH_THREADS = 16;
 
-// NOTE: the default minParallelBytes is the crossover measured on a 2-core AMD EPYC (bench/RESULTS.md,
-// suite "parallel"). A machine with faster cores or slower thread wake-ups has another crossover.
+// NOTE: the default minParallelBytes comes from the crossover table of the "parallel" benchmark on a
+// 2-core AMD EPYC shared with other jobs (bench/RESULTS.md), where one thread already used most of
+// the memory bandwidth. An idle machine, or one with more bandwidth per core, gains from smaller splits.
 export const SEARCH_POOL_DEFAULTS: Readonly<Required<Omit<SearchPoolOptions, 'threads'>>> = Object.freeze({
   maxQueue: 64,
-  minParallelBytes: 4 * 1024 * 1024,
+  minParallelBytes: 64 * 1024 * 1024,
 });
 
 /** Kernel instances a worker keeps: one per index memory it has scanned, the oldest evicted first. */
