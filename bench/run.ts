@@ -8,6 +8,10 @@ interface Suite {
 
 const SUITES: Suite[] = [
   { name: 'faces', run: async () => (await import('./faces.js')).run() },
+  { name: 'events', run: async () => (await import('./events.js')).run() },
+  { name: 'metrics', run: async () => (await import('./metrics.js')).run() },
+  { name: 'config', run: async () => (await import('./config.js')).run() },
+  { name: 'audit', run: async () => (await import('./audit.js')).run() },
   { name: 'parallel', run: async () => (await import('./parallel.js')).run() },
 ];
 

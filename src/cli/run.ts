@@ -4,11 +4,13 @@ import type { Writable } from 'node:stream';
 import { PorchlightError } from '../errors.js';
 import { openStorage, type StorageManager } from '../storage-manager.js';
 import { UsageError, writeLine, type CliCommand } from './command.js';
+import { configCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
 import { facesCommand } from './commands/faces.js';
+import { migrateCommand } from './commands/migrate.js';
 
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
-export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand];
+export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand];
 
 const GLOBAL_USAGE = `Usage: porchlight [--data-dir DIR] COMMAND ...
 

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
+import { AUDIT_ACTIONS } from '../audit/audit-actions.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { SqliteDatabase } from '../db/open-database.js';
 import { ConflictError, ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument } from '../errors.js';
 import { noopLogger, type Logger } from '../logger.js';
@@ -104,6 +106,8 @@ export interface FaceDatabaseOptions {
   /** Persons kept in the name cache used to build matches. Default 10,000. */
   personCacheSize?: number;
   logger?: Logger;
+  /** Where every change is recorded, in the transaction of the change. */
+  audit?: AuditLog;
   /** Worker pool that large searches are split across. Default: none, every search runs in the calling thread. */
   pool?: SearchPool;
 }
@@ -151,6 +155,7 @@ interface PreparedEncoding {
 export class FaceDatabase {
   readonly #db: SqliteDatabase;
   readonly #logger: Logger;
+  readonly #audit: AuditLog | undefined;
   readonly #defaultMetric: Metric;
   readonly #modelMetrics: Record<string, Metric>;
   readonly #storedMetrics = new Map<string, Metric>();
@@ -177,6 +182,7 @@ export class FaceDatabase {
 
     this.#db = db;
     this.#logger = options.logger ?? noopLogger;
+    this.#audit = options.audit;
     this.#defaultMetric = metric;
     this.#modelMetrics = { ...models };
     this.#personCache = new LRUCache({ max: personCacheSize });
@@ -195,7 +201,10 @@ export class FaceDatabase {
   addPerson(person: NewPerson): Person {
     checkNewPerson(person);
     const now = Date.now();
-    this.#db.transaction(() => this.#insertPerson(person, now))();
+    this.#db.transaction(() => {
+      this.#insertPerson(person, now);
+      this.#audit?.append({ action: AUDIT_ACTIONS.PERSON_ADDED, target: person.id, details: { name: person.name, list: person.list } });
+    })();
     return this.getPerson(person.id)!;
   }
 
@@ -231,6 +240,7 @@ export class FaceDatabase {
     this.#db.transaction(() => {
       this.#db.prepare('UPDATE persons SET name = ?, list = ?, reason = ?, metadata = ?, updated_at = ? WHERE id = ?')
         .run(next.name, next.list, next.reason, JSON.stringify(next.metadata), Date.now(), id);
+      this.#audit?.append({ action: AUDIT_ACTIONS.PERSON_UPDATED, target: id, details: changedFields(current, next) });
     })();
 
     this.#personCache.delete(id);
@@ -246,8 +256,10 @@ export class FaceDatabase {
     checkId(id, 'id');
     const encodings = this.#db.transaction(() => {
       const rows = this.#db.prepare('SELECT id, model FROM encodings WHERE person_id = ?').all(id) as { id: number; model: string }[];
+      const person = this.#db.prepare('SELECT name, list FROM persons WHERE id = ?').get(id) as { name: string; list: PersonList } | undefined;
       const result = this.#db.prepare('DELETE FROM persons WHERE id = ?').run(id);
       if (result.changes === 0) throw new NotFoundError(`Person ${JSON.stringify(id)} does not exist.`, { details: { personId: id } });
+      this.#audit?.append({ action: AUDIT_ACTIONS.PERSON_REMOVED, target: id, details: { name: person?.name ?? null, list: person?.list ?? null, encodingIds: rows.map((row) => row.id) } });
       return rows;
     })();
 
@@ -268,6 +280,7 @@ export class FaceDatabase {
       if (person === undefined) throw new NotFoundError(`Person ${JSON.stringify(personId)} does not exist; add it with addPerson first.`, { details: { personId } });
       this.#ensureModelRow(model, encoding.dimension, Date.now());
       const inserted = this.#insertEncoding(personId, encoding, Date.now());
+      this.#audit?.append({ action: AUDIT_ACTIONS.ENCODING_ADDED, target: personId, details: { model, encodingIds: [inserted] } });
       index.reserve(1);
       return { id: inserted, list: person.list };
     })();
@@ -283,9 +296,10 @@ export class FaceDatabase {
   removeEncoding(encodingId: number): void {
     if (!Number.isSafeInteger(encodingId)) throw invalidArgument(`encodingId must be an integer, got ${String(encodingId)}.`, { encodingId });
     const row = this.#db.transaction(() => {
-      const found = this.#db.prepare('SELECT model FROM encodings WHERE id = ?').get(encodingId) as { model: string } | undefined;
+      const found = this.#db.prepare('SELECT model, person_id FROM encodings WHERE id = ?').get(encodingId) as { model: string; person_id: string } | undefined;
       if (found === undefined) throw new NotFoundError(`Encoding ${encodingId} does not exist.`, { details: { encodingId } });
       this.#db.prepare('DELETE FROM encodings WHERE id = ?').run(encodingId);
+      this.#audit?.append({ action: AUDIT_ACTIONS.ENCODING_REMOVED, target: found.person_id, details: { model: found.model, encodingIds: [encodingId] } });
       return found;
     })();
     this.#indexes.get(row.model)?.remove(encodingId);
@@ -338,10 +352,16 @@ export class FaceDatabase {
           personsAdded += 1;
         }
         const list = existing?.list ?? enrollment.person.list;
+        const encodingIds: number[] = [];
         for (const encoding of prepared[position]!) {
           const id = this.#insertEncoding(enrollment.person.id, encoding, now);
           added.push({ id, personId: enrollment.person.id, list, prepared: encoding.prepared });
+          encodingIds.push(id);
         }
+        // One record per person: a new person with its encodings, or the encodings appended to one.
+        this.#audit?.append(existing === undefined
+          ? { action: AUDIT_ACTIONS.PERSON_ADDED, target: enrollment.person.id, details: { name: enrollment.person.name, list, model, encodingIds } }
+          : { action: AUDIT_ACTIONS.ENCODING_ADDED, target: enrollment.person.id, details: { model, encodingIds } });
       });
       index?.reserve(total);
       return { personsAdded, added };
@@ -671,6 +691,16 @@ function checkQuery(vector: VectorInput, metric: Metric, position: number): void
     }
     throw error;
   }
+}
+
+/** The fields of a person that an update changed, each with its old and new value. */
+function changedFields(current: Person, next: { name: string; list: PersonList; reason: string | null; metadata: Record<string, unknown> }): Record<string, unknown> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  if (next.name !== current.name) changes.name = { from: current.name, to: next.name };
+  if (next.list !== current.list) changes.list = { from: current.list, to: next.list };
+  if (next.reason !== current.reason) changes.reason = { from: current.reason, to: next.reason };
+  if (JSON.stringify(next.metadata) !== JSON.stringify(current.metadata)) changes.metadata = { from: current.metadata, to: next.metadata };
+  return { changes };
 }
 
 function toPerson(row: PersonRow): Person {

@@ -1,0 +1,9 @@
+DROP TABLE event_rollup;
+DROP TABLE events_fts;
+DROP INDEX events_with_errors;
+DROP INDEX events_parent;
+DROP INDEX events_person;
+DROP INDEX events_label;
+DROP INDEX events_type;
+DROP INDEX events_source;
+DROP TABLE events;
