@@ -1,6 +1,6 @@
 // Opens the storage in the folder given as the first argument, in a fresh process, and prints one
-// JSON line: the time openStorage took and the resident memory before and after (after a full
-// garbage collection when node runs with --expose-gc).
+// JSON line with the time openStorage took and the resident memory before and after. With
+// --expose-gc, both memory readings follow a full garbage collection.
 import { openStorage } from '../src/storage-manager.js';
 
 const directory = process.argv[2];

@@ -1,7 +1,7 @@
 // Face search at scale: exact top-10 under L2 on random unit vectors, one query at a time and in a
-// batch of 100, for Porchlight in the calling thread and split across its worker pool (adaptive),
-// beside usearch, hnswlib-node, sqlite-vec and a plain TypeScript loop, all in one process. Also the
-// time one and two threads take merely to read the same bytes, and, for a million encodings, the
+// batch of 100. Porchlight runs in the calling thread and split across its worker pool (adaptive),
+// beside usearch, hnswlib-node, sqlite-vec and a plain TypeScript loop, all in one process. The suite
+// also times one and two threads merely reading the same bytes, and, for a million encodings, the
 // time to open a storage (rehydration) and its resident memory.
 //
 // BENCH_PARALLEL_SIZES=10000x128,100000x512 limits the datasets (none skips them); BENCH_PARALLEL_CROSSOVER=0 and

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC_IP, METRIC_L2, PAGE_BYTES, STATE_BYTES, createKernelMemory, instantiateKernel, kernelHeapBase } from '../src/kernel/kernel.js';
 import { randomVectors } from './helpers/reference.js';
 
-/** Rows and queries padded with zeros to a multiple of 4 floats, as the kernel's contract asks. */
+/** Rows and queries padded with zeros to a multiple of 4 floats, as the kernel's contract requires. */
 function setUp(rows: Float32Array[], queries: Float32Array[], k = rows.length) {
   const dimension = queries[0]!.length;
   const stride = Math.ceil(dimension / 4) * 4;

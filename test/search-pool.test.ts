@@ -115,8 +115,8 @@ describe('SearchPool', () => {
     // k = 2000 makes each pass hold few queries, so the round awaits the worker many times.
     const options = { k: 2000 };
 
-    // A worker that ends between two tasks is replaced without failing a search, so the crash is
-    // retried until it lands while the worker scans; each attempt that resolves must be correct.
+    // A worker that ends between two tasks is replaced without failing a search. So the crash is
+    // retried until it lands while the worker scans, and each attempt that resolves must be correct.
     let error: { code?: string } | undefined;
     for (let attempt = 0; attempt < 20 && error === undefined; attempt++) {
       await index.searchAsync(queries[0]!, { k: 5 });
