@@ -506,10 +506,18 @@ export class FaceDatabase {
       const index = this.#indexes.get(chunk.model)!;
       const groups = new Int32Array(chunk.ids.length);
       const tags = new Uint8Array(chunk.ids.length);
+      // A person's encodings usually have consecutive ids, so the previous row's person is reused.
+      let personId: string | undefined;
+      let group = 0;
+      let tag = 0;
       for (let i = 0; i < chunk.ids.length; i++) {
-        const personId = chunk.personIds[i]!;
-        groups[i] = this.#slotFor(personId);
-        tags[i] = LIST_TAGS[loader.listOf(personId)];
+        if (chunk.personIds[i] !== personId) {
+          personId = chunk.personIds[i]!;
+          group = this.#slotFor(personId);
+          tag = LIST_TAGS[loader.listOf(personId)];
+        }
+        groups[i] = group;
+        tags[i] = tag;
       }
       index.addStoredRows(chunk.ids, chunk.vectors, groups, tags);
       count += chunk.ids.length;

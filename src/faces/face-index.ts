@@ -132,6 +132,8 @@ export class FaceIndex {
   #capacity: number;
   #size = 0;
   #version = 0;
+  /** The largest id ever added, removed ones included, so that any larger id is known to be new. */
+  #largestId = Number.NEGATIVE_INFINITY;
   #ids: Float64Array;
   readonly #idToRow: IdRowMap;
   #floats!: Float32Array;
@@ -275,6 +277,7 @@ export class FaceIndex {
       this.#bytes[tagsStart + i] = tags[i]!;
       this.#ids[row] = ids[i]!;
       this.#idToRow.set(ids[i]!, row);
+      if (ids[i]! > this.#largestId) this.#largestId = ids[i]!;
     }
     this.#size += count;
   }
@@ -282,9 +285,15 @@ export class FaceIndex {
   /** Rejects ids that are in the index or repeated; ascending ids, as SQLite returns them, need no set. */
   #checkNewIds(ids: ArrayLike<number>): void {
     let ascending = true;
+    for (let i = 1; i < ids.length; i++) {
+      if (ids[i]! <= ids[i - 1]!) ascending = false;
+    }
+    // Ascending ids above every id ever added cannot be in the index, which spares a lookup per row
+    // when an index is loaded in id order.
+    if (ascending && ids.length > 0 && ids[0]! > this.#largestId) return;
+
     for (let i = 0; i < ids.length; i++) {
       if (this.#idToRow.has(ids[i]!)) throw invalidArgument(`Encoding ${ids[i]} is already in the index.`, { id: ids[i] });
-      if (i > 0 && ids[i]! <= ids[i - 1]!) ascending = false;
     }
     if (ascending) return;
 
@@ -583,6 +592,7 @@ export class FaceIndex {
     this.#bytes[this.#tagsPointer() + row] = tag;
     this.#ids[row] = id;
     this.#idToRow.set(id, row);
+    if (id > this.#largestId) this.#largestId = id;
     this.#size = row + 1;
   }
 
