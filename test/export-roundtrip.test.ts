@@ -40,7 +40,7 @@ afterEach(() => directory.remove());
  * removal, and with events that have children, errors, enrichments, updates and deletions.
  */
 async function fillSource(): Promise<void> {
-  const storage = await openStorage({ dataDirectory: sourceDirectory, faces: { models: { facenet: 'cosine' } } });
+  const storage = await openStorage({ dataDirectory: sourceDirectory, operationalMetrics: false, faces: { models: { facenet: 'cosine' } } });
   try {
     const byPerson = new Map<string, Float32Array[]>();
     lfwRows.slice(0, 300).forEach((row, i) => byPerson.set(lfwLabels[i]!, [...(byPerson.get(lfwLabels[i]!) ?? []), row]));
@@ -90,7 +90,7 @@ function snapshot(db: SqliteDatabase): Record<string, { values: unknown[][]; typ
 }
 
 async function withStorage<T>(dataDirectory: string, action: (storage: StorageManager) => T | Promise<T>): Promise<T> {
-  const storage = await openStorage({ dataDirectory });
+  const storage = await openStorage({ dataDirectory, operationalMetrics: false });
   try {
     return await action(storage);
   } finally {
@@ -216,7 +216,7 @@ describe('export and import round trip', () => {
     await withStorage(sourceDirectory, (storage) => exportStorage(storage, exportDirectory));
     await importStorage(exportDirectory, { dataDirectory: targetDirectory });
 
-    const storage = await openStorage({ dataDirectory: targetDirectory, faces: { models: { facenet: 'cosine' } } });
+    const storage = await openStorage({ dataDirectory: targetDirectory, operationalMetrics: false, faces: { models: { facenet: 'cosine' } } });
     try {
       expect(await storage.faces.searchFaces(query, { model: 'facenet', k: 5, threshold: 2 })).toEqual(expected);
       expect(storage.faces.indexOf('dlib')?.size).toBe(4);
