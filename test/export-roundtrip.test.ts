@@ -90,7 +90,6 @@ function snapshot(db: SqliteDatabase): Record<string, { values: unknown[][]; typ
 }
 
 async function withStorage<T>(dataDirectory: string, action: (storage: StorageManager) => T | Promise<T>): Promise<T> {
-  // Porchlight's own metrics would add points to one side of the row comparison.
   const storage = await openStorage({ dataDirectory, operationalMetrics: false });
   try {
     return await action(storage);
