@@ -15,6 +15,7 @@ const SUITES: Suite[] = [
   { name: 'operations', run: async () => (await import('./operations.js')).run() },
   { name: 'tuning', run: async () => (await import('./tuning.js')).run() },
   { name: 'import', run: async () => (await import('./import.js')).run() },
+  { name: 'parallel', run: async () => (await import('./parallel.js')).run() },
 ];
 
 const requested = process.argv.slice(2);

@@ -38,6 +38,9 @@ export const ErrorCodes = Object.freeze({
   INSUFFICIENT_DISK_SPACE: 'INSUFFICIENT_DISK_SPACE',
   INVALID_RECORD: 'INVALID_RECORD',
   SCHEMA_MISMATCH: 'SCHEMA_MISMATCH',
+  SEARCH_QUEUE_FULL: 'SEARCH_QUEUE_FULL',
+  SEARCH_ABORTED: 'SEARCH_ABORTED',
+  SEARCH_WORKER_FAILED: 'SEARCH_WORKER_FAILED',
 } as const);
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -97,6 +100,17 @@ export class StorageError extends PorchlightError {
   constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
     super(code, message, options);
     this.name = 'StorageError';
+  }
+}
+
+/**
+ * A search could not run on the worker pool: its queue was full, its signal aborted it, a worker
+ * failed while scanning, or the pool was closed (`CLOSED`).
+ */
+export class SearchPoolError extends PorchlightError {
+  constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
+    super(code, message, options);
+    this.name = 'SearchPoolError';
   }
 }
 

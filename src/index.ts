@@ -7,6 +7,9 @@ export type {
 } from './faces/face-database.js';
 export { FaceIndex, MAX_DIMENSION, MAX_K } from './faces/face-index.js';
 export type { Metric, VectorInput, FaceIndexOptions, IndexSearchOptions, IndexHit } from './faces/face-index.js';
+export type { AsyncSearchOptions, IndexSearchResult } from './faces/face-index.js';
+export { SearchPool, MAX_SEARCH_THREADS, SEARCH_POOL_DEFAULTS } from './faces/search-pool.js';
+export type { SearchPoolOptions } from './faces/search-pool.js';
 export { Migrator, loadMigrations } from './db/migrator.js';
 export type {
   Migration, MigrationStatus, MigrationState, MigrationStep, MigrationRun, MigratorOptions, MigrateUpOptions, MigrateDownOptions,
@@ -21,6 +24,7 @@ export type {
 export {
   PorchlightError, ValidationError, NotFoundError, ConflictError, MigrationError, StorageError, ErrorCodes,
 } from './errors.js';
+export { SearchPoolError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { noopLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';

@@ -6,6 +6,7 @@ import { Migrator, type MigrationRun } from './db/migrator.js';
 import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument } from './errors.js';
 import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys } from './faces/face-database.js';
+import { SearchPool } from './faces/search-pool.js';
 import { MetricStore } from './metrics/metric-store.js';
 import { cleanupOldData as runCleanup, effectivePolicy, type CleanupPolicy, type CleanupResult, type EffectivePolicy } from './operations/cleanup-old-data.js';
 import { loadConfigFile } from './operations/config-file.js';
@@ -94,14 +95,17 @@ export class StorageManager {
   /** The stores as callers see them: faces and events timed for the operational metrics. */
   #views!: { faces: FaceDatabase; events: EventStore };
   #operationalTimer: NodeJS.Timeout | undefined;
+  /** Splits large face searches across worker threads; it outlives a restore, which rebuilds the stores. */
+  readonly #searchPool: SearchPool;
   #closed = false;
   /** Backups, restores, cleanups and health checks run one at a time, in call order. */
   #queue: Promise<void> = Promise.resolve();
   readonly #backupScheduler: Scheduler;
   readonly #cleanupScheduler: Scheduler;
 
-  private constructor(config: StorageConfig, opened: OpenedStorage) {
+  private constructor(config: StorageConfig, opened: OpenedStorage, searchPool: SearchPool) {
     this.settings = config;
+    this.#searchPool = searchPool;
     this.#databases = opened.databases;
     this.#stores = opened.stores;
     this.#migrate = opened.migrate;
@@ -123,7 +127,15 @@ export class StorageManager {
 
   /** Opens the databases of `config` (see `openStorage`). */
   static async open(config: StorageConfig): Promise<StorageManager> {
-    const storage = new StorageManager(config, await openStores(config, { preMigrationBackup: true }));
+    const searchPool = new SearchPool(config.searchPool, config.logger);
+    let opened: OpenedStorage;
+    try {
+      opened = await openStores(config, { preMigrationBackup: true, searchPool });
+    } catch (error) {
+      await searchPool.close();
+      throw error;
+    }
+    const storage = new StorageManager(config, opened, searchPool);
     storage.#startSchedulers();
     config.logger.info({ dataDirectory: config.dataDirectory, databases: storage.#databases.map((entry) => entry.file.path) }, 'storage opened');
     return storage;
@@ -139,6 +151,11 @@ export class StorageManager {
 
   get metrics(): MetricStore {
     return this.#stores.metrics;
+  }
+
+  /** The worker pool that splits large face searches, for diagnostics. */
+  get searchPool(): SearchPool {
+    return this.#searchPool;
   }
 
   /** The versioned configuration documents (not the storage's own settings, which are `settings`). */
@@ -259,6 +276,7 @@ export class StorageManager {
       this.#operational.flush(this.#databases.map((entry) => entry.file));
       this.#stores.metrics.close();
     } finally {
+      await this.#searchPool.close();
       closeDatabases(this.#databases);
       this.settings.logger.info({ dataDirectory: this.dataDirectory }, 'storage closed');
     }
@@ -322,7 +340,7 @@ export class StorageManager {
 
     let opened: OpenedStorage;
     try {
-      opened = await openStores(this.settings, { preMigrationBackup: false });
+      opened = await openStores(this.settings, { preMigrationBackup: false, searchPool: this.#searchPool });
     } catch (error) {
       swapped.rollback();
       await this.#reopenAfterFailedRestore(error);
@@ -347,7 +365,7 @@ export class StorageManager {
   /** Reopens the previous files after a failed restore; when even that fails the storage stays closed. */
   async #reopenAfterFailedRestore(cause: unknown): Promise<void> {
     try {
-      this.#install(await openStores(this.settings, { preMigrationBackup: false }));
+      this.#install(await openStores(this.settings, { preMigrationBackup: false, searchPool: this.#searchPool }));
       this.#startSchedulers();
     } catch (error) {
       this.#closed = true;
@@ -468,7 +486,7 @@ function configFrom(options: StorageOptions | string): StorageConfig {
 }
 
 /** Opens every database file of the layout, migrates each and builds the stores over them. */
-async function openStores(config: StorageConfig, options: { preMigrationBackup: boolean }): Promise<OpenedStorage> {
+async function openStores(config: StorageConfig, options: { preMigrationBackup: boolean; searchPool?: SearchPool }): Promise<OpenedStorage> {
   const databases: OpenedDatabase[] = [];
   let current: DatabaseFile | undefined;
   try {
@@ -502,7 +520,7 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
     const audit = new AuditLog(dbOf('audit'), { ...config.audit, logger: config.logger });
     recordMigrations(audit, dbOf('audit'), migrationsAtOpen);
     const stores: Stores = {
-      faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger, audit }),
+      faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger, audit, pool: options.searchPool }),
       events: new EventStore(dbOf('events'), { logger: config.logger }),
       metrics: new MetricStore(dbOf('metrics'), { ...config.metrics, retention: config.retention.metricDays, logger: config.logger }),
       config: new ConfigStore(dbOf('config'), { ...config.config, audit, logger: config.logger }),

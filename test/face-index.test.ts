@@ -124,3 +124,139 @@ describe('FaceIndex', () => {
     expect(index.search([1, 2, 3, 4], { k: 3 })).toEqual([]);
   });
 });
+
+describe('FaceIndex batch kernel', () => {
+  // Row counts that leave 0 to 3 rows after the four streams, and query counts that leave an odd query.
+  for (const [rows, dimension] of [[1, 4], [7, 12], [301, 128], [1030, 36], [517, 512]] as const) {
+    for (const metric of ['l2', 'cosine'] as const) {
+      it(`batch equals singles ${metric} ${rows}x${dimension}`, () => {
+        const data = randomVectors(rows, dimension, rows + dimension);
+        const index = buildIndex(data, metric, 16);
+        const queries = randomVectors(9, dimension, rows * 3 + dimension);
+        for (const options of [{ k: 10 }, { k: 3, distinctGroups: true }, { k: rows + 5, maxDistance: metric === 'l2' ? dimension / 3 : 1 }]) {
+          const batch = index.searchBatch(queries, options);
+          expect(batch).toHaveLength(queries.length);
+          queries.forEach((query, j) => expect(batch[j]).toEqual(index.search(query, options)));
+        }
+      });
+    }
+  }
+
+  it('batch matches float64 reference', () => {
+    const rows = randomVectors(2000, 128, 41);
+    const queries = randomVectors(25, 128, 42);
+    const batch = buildIndex(rows, 'l2', 16).searchBatch(queries, { k: 10 });
+    queries.forEach((query, j) => expectSameTopK(batch[j]!, referenceRanking(rows, query, 'l2'), 10));
+  });
+
+  it('empty batch returns nothing', () => {
+    const index = buildIndex(randomVectors(10, 8, 1), 'l2');
+    expect(index.searchBatch([], { k: 3 })).toEqual([]);
+  });
+
+  it('batch rejects bad query by position', () => {
+    const index = buildIndex(randomVectors(10, 4, 1), 'l2');
+    expect(() => index.searchBatch([[1, 2, 3, 4], [1, 2, 3]], { k: 3 })).toThrow(expect.objectContaining({ code: ErrorCodes.DIMENSION_MISMATCH, message: expect.stringContaining('Query 1') }));
+  });
+
+  it('many queries span several passes', () => {
+    const rows = randomVectors(300, 512, 51);
+    const queries = randomVectors(150, 512, 52);
+    const index = buildIndex(rows, 'l2', 16);
+    const batch = index.searchBatch(queries, { k: 50 });
+    queries.forEach((query, j) => expect(batch[j]).toEqual(index.search(query, { k: 50 })));
+  });
+});
+
+function storedBytes(rows: Float32Array[]): Uint8Array {
+  const bytes = new Uint8Array(rows.length * rows[0]!.length * 4);
+  rows.forEach((row, i) => bytes.set(new Uint8Array(row.buffer, row.byteOffset, row.byteLength), i * row.byteLength));
+  return bytes;
+}
+
+describe('FaceIndex stored rows', () => {
+  for (const dimension of [128, 130]) {
+    for (const metric of ['l2', 'cosine'] as const) {
+      it(`stored rows equal add ${metric} ${dimension}`, () => {
+        const rows = randomVectors(50, dimension, dimension + (metric === 'l2' ? 61 : 62));
+        const added = buildIndex(rows, metric);
+        const stored = new FaceIndex({ metric, dimension, initialCapacity: 4 });
+        const ids = rows.map((_, i) => 1000 + i);
+        stored.addStoredRows(ids.slice(0, 20), storedBytes(rows.slice(0, 20)), ids.slice(0, 20).map((_, i) => i), new Uint8Array(20).fill(1));
+        stored.addStoredRows(ids.slice(20), storedBytes(rows.slice(20)), ids.slice(20).map((_, i) => 20 + i), new Uint8Array(30).fill(1));
+        expect(stored.size).toBe(50);
+        ids.forEach((id) => expect(stored.vectorOf(id)).toEqual(added.vectorOf(id)));
+        ids.forEach((id, i) => expect(stored.groupOf(id)).toBe(i));
+        expect(stored.search(rows[3]!, { k: 7 })).toEqual(added.search(rows[3]!, { k: 7 }));
+      });
+    }
+  }
+
+  it('stored rows reject NaN component', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 5 });
+    const rows = [new Float32Array([1, 2, 3, 4, 5]), new Float32Array([1, 2, 3, Number.NaN, 5])];
+    expect(() => index.addStoredRows([1, 2], storedBytes(rows), [0, 0], [1, 1])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_VECTOR, details: { id: 2, index: 3 } }));
+    expect(index.size).toBe(0);
+  });
+
+  it('stored rows reject infinite component', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 8 });
+    const bad = new Float32Array(8).fill(1);
+    bad[7] = Number.NEGATIVE_INFINITY;
+    expect(() => index.addStoredRows([4], storedBytes([bad]), [0], [1])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_VECTOR, details: { id: 4, index: 7 } }));
+    expect(index.size).toBe(0);
+  });
+
+  it('stored rows reject wrong length', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 4 });
+    expect(() => index.addStoredRows([1, 2], new Uint8Array(28), [0, 0], [1, 1])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_VECTOR }));
+    expect(index.size).toBe(0);
+  });
+
+  it('stored rows reject zero vector under cosine', () => {
+    const index = new FaceIndex({ metric: 'cosine', dimension: 4 });
+    const rows = [new Float32Array([1, 0, 0, 0]), new Float32Array(4)];
+    expect(() => index.addStoredRows([1, 2], storedBytes(rows), [0, 0], [1, 1])).toThrow(expect.objectContaining({ code: ErrorCodes.ZERO_VECTOR, details: { id: 2 } }));
+    expect(index.size).toBe(0);
+  });
+
+  it('stored rows reject repeated id', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 4 });
+    const rows = randomVectors(3, 4, 5);
+    expect(() => index.addStoredRows([3, 1, 3], storedBytes(rows), [0, 0, 0], [1, 1, 1])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(index.size).toBe(0);
+  });
+
+  it('stored rows reject indexed id', () => {
+    const index = buildIndex(randomVectors(3, 4, 1), 'l2');
+    expect(() => index.addStoredRows([1001], storedBytes(randomVectors(1, 4, 2)), [0], [1])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(index.size).toBe(3);
+  });
+});
+
+describe('FaceIndex version', () => {
+  it('append keeps version', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 4, initialCapacity: 8 });
+    index.add(1, [1, 2, 3, 4], 0, 1);
+    expect(index.version).toBe(0);
+  });
+
+  it('remove increments version', () => {
+    const index = buildIndex(randomVectors(3, 4, 1), 'l2');
+    index.remove(1002);
+    expect(index.version).toBe(1);
+  });
+
+  it('retag increments version', () => {
+    const index = buildIndex(randomVectors(3, 4, 1), 'l2');
+    index.retag(1, 2);
+    expect(index.version).toBe(1);
+  });
+
+  it('growth increments version', () => {
+    const index = new FaceIndex({ metric: 'l2', dimension: 4, initialCapacity: 1 });
+    index.add(1, [1, 2, 3, 4], 0, 1);
+    index.add(2, [1, 2, 3, 5], 0, 1);
+    expect(index.version).toBe(1);
+  });
+});

@@ -3,9 +3,10 @@ import { LRUCache } from 'lru-cache';
 import { AUDIT_ACTIONS } from '../audit/audit-actions.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ConflictError, ErrorCodes, NotFoundError, ValidationError, invalidArgument } from '../errors.js';
+import { ConflictError, ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument } from '../errors.js';
 import { noopLogger, type Logger } from '../logger.js';
-import { FaceIndex, METRICS, prepareVector, type Metric, type VectorInput } from './face-index.js';
+import { FaceIndex, METRICS, prepareVector, type IndexHit, type Metric, type VectorInput } from './face-index.js';
+import { searchAborted, type SearchPool } from './search-pool.js';
 
 export type PersonList = 'known' | 'blacklist';
 
@@ -66,6 +67,8 @@ export interface SearchFacesOptions {
   list?: PersonList;
   /** Model whose encodings are searched. Default `default`. */
   model?: string;
+  /** Aborts a search that waits for or runs on the worker pool; it rejects with SEARCH_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface AddEncodingOptions {
@@ -105,6 +108,8 @@ export interface FaceDatabaseOptions {
   logger?: Logger;
   /** Where every change is recorded, in the transaction of the change. */
   audit?: AuditLog;
+  /** Worker pool that large searches are split across. Default: none, every search runs in the calling thread. */
+  pool?: SearchPool;
 }
 
 export const DEFAULT_MODEL = 'default';
@@ -124,6 +129,15 @@ interface PersonRow {
   metadata: string;
   created_at: number;
   updated_at: number;
+}
+
+interface SearchRequest {
+  model: string;
+  metric: Metric;
+  k: number;
+  threshold: number;
+  tagMask: number;
+  signal: AbortSignal | undefined;
 }
 
 interface PreparedEncoding {
@@ -149,6 +163,7 @@ export class FaceDatabase {
   readonly #storedMetrics = new Map<string, Metric>();
   readonly #indexes = new Map<string, FaceIndex>();
   readonly #personCache: LRUCache<string, Person>;
+  readonly #pool: SearchPool | undefined;
 
   // Index groups are small integers; these map them to person ids and back.
   readonly #slotByPerson = new Map<string, number>();
@@ -173,6 +188,7 @@ export class FaceDatabase {
     this.#defaultMetric = metric;
     this.#modelMetrics = { ...models };
     this.#personCache = new LRUCache({ max: personCacheSize });
+    this.#pool = options.pool;
     this.#rehydrate();
   }
 
@@ -364,47 +380,54 @@ export class FaceDatabase {
 
   /**
    * Finds the persons whose closest encoding lies within `threshold` of `vector`, best first, at most
-   * one match per person. An empty index, or a model with no encodings yet, returns `[]`.
+   * one match per person. An empty index, or a model with no encodings yet, returns `[]`. A large
+   * index is searched by the worker pool, with the same result as `searchFacesSync`.
    */
   async searchFaces(vector: VectorInput, options: SearchFacesOptions = {}): Promise<FaceMatch[]> {
-    return this.searchFacesSync(vector, options);
+    const request = this.#checkSearch(options);
+    const index = this.#indexes.get(request.model);
+    if (index === undefined) {
+      prepareVector(vector, undefined, request.metric);
+      return [];
+    }
+
+    const result = await index.searchAsync(vector, this.#indexSearchOptions(request));
+    // A write that ran between the end of the search and this continuation may have moved rows or
+    // released a person's group, so the hits are mapped to persons only while the version holds.
+    if (result.version !== index.version) return this.searchFacesSync(vector, options);
+    return this.#toMatches(result.hits, request.metric);
   }
 
   /** `searchFaces` in the calling thread, for callers that cannot await. */
   searchFacesSync(vector: VectorInput, options: SearchFacesOptions = {}): FaceMatch[] {
-    checkSearchOptions(options);
-    const model = checkModel(options.model ?? DEFAULT_MODEL);
-    const metric = this.metricOf(model);
-    const k = options.k ?? DEFAULT_K;
-    const threshold = options.threshold ?? DEFAULT_THRESHOLDS[metric];
-    if (!Number.isInteger(k) || k < 1) throw invalidArgument(`options.k must be a positive integer, got ${String(k)}.`, { k });
-    if (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < 0) {
-      throw invalidArgument(`options.threshold must be a non-negative number, got ${String(threshold)}.`, { threshold });
-    }
-    if (options.list !== undefined) checkList(options.list, 'options.list');
-
-    const index = this.#indexes.get(model);
+    const request = this.#checkSearch(options);
+    const index = this.#indexes.get(request.model);
     if (index === undefined) {
-      prepareVector(vector, undefined, metric);
+      prepareVector(vector, undefined, request.metric);
       return [];
     }
-    const hits = index.search(vector, {
-      k,
-      maxDistance: threshold,
-      distinctGroups: true,
-      tagMask: options.list === undefined ? 0 : LIST_TAGS[options.list],
-    });
-    return hits.map((hit) => {
-      const person = this.#cachedPerson(this.#personBySlot[hit.group]!);
-      return {
-        personId: person.id,
-        name: person.name,
-        list: person.list,
-        encodingId: hit.id,
-        distance: hit.distance,
-        confidence: Math.max(0, 1 - hit.distance / (2 * DEFAULT_THRESHOLDS[metric])),
-      };
-    });
+    return this.#toMatches(index.search(vector, this.#indexSearchOptions(request)), request.metric);
+  }
+
+  /**
+   * `searchFaces` for many vectors at once (the faces of one camera frame, or a whole set to
+   * re-identify): one match list per vector, in order. Each row is read once for a block of
+   * queries, so a batch costs much less than one search per vector.
+   */
+  async searchFacesBatch(vectors: readonly VectorInput[], options: SearchFacesOptions = {}): Promise<FaceMatch[][]> {
+    const request = this.#checkSearch(options);
+    if (!Array.isArray(vectors)) throw invalidArgument(`searchFacesBatch expects an array of vectors, got ${typeof vectors}.`, {});
+    const index = this.#indexes.get(request.model);
+    if (index === undefined) {
+      vectors.forEach((vector, position) => checkQuery(vector, request.metric, position));
+      return vectors.map(() => []);
+    }
+
+    const result = await index.searchBatchAsync(vectors, this.#indexSearchOptions(request));
+    if (result.version !== index.version) {
+      return index.searchBatch(vectors, this.#indexSearchOptions(request)).map((hits) => this.#toMatches(hits, request.metric));
+    }
+    return result.hits.map((hits) => this.#toMatches(hits, request.metric));
   }
 
   /** Models with encodings, their dimension, metric and encoding count. */
@@ -420,6 +443,48 @@ export class FaceDatabase {
     return this.#indexes.get(model);
   }
 
+  #checkSearch(options: SearchFacesOptions): SearchRequest {
+    checkSearchOptions(options);
+    const model = checkModel(options.model ?? DEFAULT_MODEL);
+    const metric = this.metricOf(model);
+    const k = options.k ?? DEFAULT_K;
+    const threshold = options.threshold ?? DEFAULT_THRESHOLDS[metric];
+    if (!Number.isInteger(k) || k < 1) throw invalidArgument(`options.k must be a positive integer, got ${String(k)}.`, { k });
+    if (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < 0) {
+      throw invalidArgument(`options.threshold must be a non-negative number, got ${String(threshold)}.`, { threshold });
+    }
+    if (options.list !== undefined) checkList(options.list, 'options.list');
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw invalidArgument('options.signal must be an AbortSignal.', {});
+    }
+    if (options.signal?.aborted) throw searchAborted(options.signal);
+    const tagMask = options.list === undefined ? 0 : LIST_TAGS[options.list];
+    return { model, metric, k, threshold, tagMask, signal: options.signal };
+  }
+
+  #indexSearchOptions(request: SearchRequest): { k: number; maxDistance: number; distinctGroups: true; tagMask: number; signal: AbortSignal | undefined } {
+    return { k: request.k, maxDistance: request.threshold, distinctGroups: true, tagMask: request.tagMask, signal: request.signal };
+  }
+
+  #toMatches(hits: IndexHit[], metric: Metric): FaceMatch[] {
+    return hits.map((hit) => {
+      const person = this.#cachedPerson(this.#personBySlot[hit.group]!);
+      return {
+        personId: person.id,
+        name: person.name,
+        list: person.list,
+        encodingId: hit.id,
+        distance: hit.distance,
+        confidence: Math.max(0, 1 - hit.distance / (2 * DEFAULT_THRESHOLDS[metric])),
+      };
+    });
+  }
+
+  /**
+   * Loads every stored encoding into the index of its model. The rows are streamed in chunks of
+   * consecutive ids; SQLite concatenates each chunk's blobs into one, which FaceIndex copies straight
+   * into index memory, so no vector object is made per row and none is kept.
+   */
   #rehydrate(): void {
     const started = performance.now();
     const models = this.#db.prepare(`
@@ -433,16 +498,31 @@ export class FaceDatabase {
       this.#storedMetrics.set(model.name, model.metric);
     }
     for (const model of models) {
-      this.#indexes.set(model.name, new FaceIndex({ metric: this.metricOf(model.name), dimension: model.dimension, initialCapacity: Math.max(1024, model.encoding_count) }));
+      this.#indexes.set(model.name, new FaceIndex({ metric: this.metricOf(model.name), dimension: model.dimension, initialCapacity: Math.max(1024, model.encoding_count), pool: this.#pool }));
     }
+    if (models.length === 0) return;
 
-    const rows = this.#db.prepare(`
-      SELECT e.id, e.person_id, e.model, e.vector, p.list
-      FROM encodings e JOIN persons p ON p.id = e.person_id`).raw().iterate() as IterableIterator<[number, string, string, Buffer, PersonList]>;
+    const loader = new ChunkLoader(this.#db, new Map(models.map((model) => [model.name, model.dimension])));
     let count = 0;
-    for (const [id, personId, model, blob, list] of rows) {
-      this.#indexes.get(model)!.add(id, blobToFloats(blob), this.#slotFor(personId), LIST_TAGS[list]);
-      count += 1;
+    for (const chunk of loader.chunks()) {
+      const index = this.#indexes.get(chunk.model)!;
+      const groups = new Int32Array(chunk.ids.length);
+      const tags = new Uint8Array(chunk.ids.length);
+      // A person's encodings usually have consecutive ids, so the previous row's person is reused.
+      let personId: string | undefined;
+      let group = 0;
+      let tag = 0;
+      for (let i = 0; i < chunk.ids.length; i++) {
+        if (chunk.personIds[i] !== personId) {
+          personId = chunk.personIds[i]!;
+          group = this.#slotFor(personId);
+          tag = LIST_TAGS[loader.listOf(personId)];
+        }
+        groups[i] = group;
+        tags[i] = tag;
+      }
+      index.addStoredRows(chunk.ids, chunk.vectors, groups, tags);
+      count += chunk.ids.length;
     }
     this.#logger.info({ encodings: count, models: models.length, durationMs: performance.now() - started }, 'face index loaded');
   }
@@ -464,7 +544,7 @@ export class FaceDatabase {
 
   /** The index of `model`, or a new empty one that is registered only once its first write commits. */
   #indexFor(model: string, dimension: number): FaceIndex {
-    return this.#indexes.get(model) ?? new FaceIndex({ metric: this.metricOf(model), dimension });
+    return this.#indexes.get(model) ?? new FaceIndex({ metric: this.metricOf(model), dimension, pool: this.#pool });
   }
 
   #ensureModelRow(model: string, dimension: number, now: number): void {
@@ -519,6 +599,110 @@ export class FaceDatabase {
   }
 }
 
+/**
+ * Bytes of vectors per chunk that rehydration reads from SQLite: 512 KiB, 1,024 rows of 128 floats.
+ * Chunks of 2 and 8 MiB were no faster at a million rows, and the process kept more of their freed
+ * memory resident (47 MB more at 512 KiB, 70 MB at 2 MiB, 107 MB at 8 MiB).
+ */
+const CHUNK_BYTES = 512 * 1024;
+
+interface EncodingChunk {
+  model: string;
+  ids: number[];
+  personIds: string[];
+  /** The chunk's vector blobs back to back, in the order of `ids`. */
+  vectors: Uint8Array;
+}
+
+/**
+ * Reads the encodings table in chunks of consecutive ids. One aggregate query per chunk returns its
+ * ids and person ids as JSON arrays and its blobs concatenated by `group_concat`. Every aggregate of
+ * a query consumes the same rows in the same order, so the three line up. One call replaces a
+ * thousand per-row calls that would each allocate a Buffer.
+ */
+class ChunkLoader {
+  readonly #db: SqliteDatabase;
+  readonly #dimensions: ReadonlyMap<string, number>;
+  readonly #rowsPerChunk: number;
+  readonly #lists = new Map<string, PersonList>();
+
+  /** `dimensions` maps each model to the dimension recorded for it in face_models. */
+  constructor(db: SqliteDatabase, dimensions: ReadonlyMap<string, number>) {
+    // group_concat reads a blob as text without conversion only in a UTF-8 database, which is what
+    // openDatabase creates.
+    const encoding = db.pragma('encoding', { simple: true });
+    if (encoding !== 'UTF-8') {
+      throw new StorageError(ErrorCodes.DATABASE_ERROR, `The database uses text encoding ${String(encoding)}, but Porchlight reads encodings from UTF-8 databases only; it creates its databases in UTF-8.`, { details: { encoding } });
+    }
+    this.#db = db;
+    this.#dimensions = dimensions;
+    this.#rowsPerChunk = Math.max(64, Math.floor(CHUNK_BYTES / (Math.max(...dimensions.values()) * 4)));
+    const [idsJson, listsJson] = db.prepare('SELECT json_group_array(id), json_group_array(list) FROM persons').raw().get() as [string, string];
+    const lists = JSON.parse(listsJson) as PersonList[];
+    (JSON.parse(idsJson) as string[]).forEach((id, i) => this.#lists.set(id, lists[i]!));
+  }
+
+  listOf(personId: string): PersonList {
+    return this.#lists.get(personId)!;
+  }
+
+  *chunks(): Generator<EncodingChunk> {
+    const columns = `json_group_array(id), json_group_array(person_id), min(length(vector)), max(length(vector)),
+        CAST(group_concat(vector, x'') AS BLOB)`;
+    const next = this.#db.prepare(`
+      SELECT count(*), max(id), min(model), max(model), ${columns}
+      FROM (SELECT id, person_id, model, vector FROM encodings WHERE id > ? ORDER BY id LIMIT ?)`).raw();
+    const readModel = this.#db.prepare(`
+      SELECT ${columns}
+      FROM (SELECT id, person_id, vector FROM encodings WHERE id > ? AND id <= ? AND model = ? ORDER BY id)`).raw();
+    const modelsBetween = this.#db.prepare('SELECT DISTINCT model FROM encodings WHERE id > ? AND id <= ?').pluck();
+
+    let after = Number.MIN_SAFE_INTEGER;
+    for (;;) {
+      const [count, last, firstModel, lastModel, ...rest] = next.get(after, this.#rowsPerChunk) as [number, number, string, string, string, string, number, number, Buffer];
+      if (count === 0) return;
+
+      // Chunks of one model, the usual case, are read once; a chunk that mixes models is read again per model.
+      if (firstModel === lastModel) {
+        yield this.#chunk(after, last, firstModel, rest);
+      } else {
+        for (const model of modelsBetween.all(after, last) as string[]) {
+          yield this.#chunk(after, last, model, readModel.get(after, last, model) as [string, string, number, number, Buffer]);
+        }
+      }
+      after = last;
+    }
+  }
+
+  #chunk(after: number, last: number, model: string, [idsJson, personIdsJson, minLength, maxLength, vectors]: [string, string, number, number, Buffer]): EncodingChunk {
+    const dimension = this.#dimensions.get(model);
+    if (dimension === undefined) {
+      throw new StorageError(ErrorCodes.DATABASE_ERROR, `Encodings with ids from ${after + 1} to ${last} belong to model ${JSON.stringify(model)}, which face_models does not list; the database is damaged.`, { details: { model } });
+    }
+    if (minLength !== dimension * 4 || maxLength !== dimension * 4) this.#reportLength(after, last, model, dimension * 4);
+    return { model, ids: JSON.parse(idsJson) as number[], personIds: JSON.parse(personIdsJson) as string[], vectors };
+  }
+
+  /** Names the first encoding of a chunk whose blob is not `bytes` long. */
+  #reportLength(after: number, last: number, model: string, bytes: number): never {
+    const [id, actual] = this.#db.prepare('SELECT id, length(vector) FROM encodings WHERE id > ? AND id <= ? AND model = ? AND length(vector) != ? ORDER BY id LIMIT 1').raw().get(after, last, model, bytes) as [number, number];
+    throw new StorageError(ErrorCodes.INVALID_VECTOR, `Stored encoding ${id} of model ${JSON.stringify(model)} has ${actual} bytes, but the model stores ${bytes / 4} float32 components (${bytes} bytes); the database is damaged.`, { details: { id, bytes: actual } });
+  }
+}
+
+/** Checks one query of a batch, naming its position when it is invalid. */
+function checkQuery(vector: VectorInput, metric: Metric, position: number): void {
+  try {
+    prepareVector(vector, undefined, metric);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      error.message = `Query ${position}: ${error.message}`;
+      error.details.position = position;
+    }
+    throw error;
+  }
+}
+
 /** The fields of a person that an update changed, each with its old and new value. */
 function changedFields(current: Person, next: { name: string; list: PersonList; reason: string | null; metadata: Record<string, unknown> }): Record<string, unknown> {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -527,11 +711,6 @@ function changedFields(current: Person, next: { name: string; list: PersonList; 
   if (next.reason !== current.reason) changes.reason = { from: current.reason, to: next.reason };
   if (JSON.stringify(next.metadata) !== JSON.stringify(current.metadata)) changes.metadata = { from: current.metadata, to: next.metadata };
   return { changes };
-}
-
-function blobToFloats(blob: Buffer): Float32Array {
-  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
-  return new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
 }
 
 function toPerson(row: PersonRow): Person {
@@ -599,7 +778,7 @@ function checkPatch(patch: PersonPatch): void {
 
 function checkSearchOptions(options: SearchFacesOptions): void {
   if (options === null || typeof options !== 'object') throw invalidArgument('The search options must be an object.', {});
-  checkKeys(options, ['k', 'threshold', 'list', 'model'], 'options');
+  checkKeys(options, ['k', 'threshold', 'list', 'model', 'signal'], 'options');
 }
 
 /** Rejects misspelled keys, naming the one that is not known. */

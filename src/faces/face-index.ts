@@ -1,8 +1,12 @@
-import { ErrorCodes, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, StorageError, ValidationError, invalidArgument } from '../errors.js';
 import {
-  METRIC_IP, METRIC_L2, PAGE_BYTES, MAXIMUM_PAGES, createKernelMemory, instantiateKernel, kernelHeapBase,
+  METRIC_IP, METRIC_L2, PAGE_BYTES, MAXIMUM_PAGES, STATE_BYTES, createKernelMemory, instantiateKernel, kernelHeapBase,
   type KernelExports,
 } from '../kernel/kernel.js';
+import { IdRowMap } from './id-row-map.js';
+import { shardResultViews, type ShardTask } from './search-messages.js';
+import { MAX_SEARCH_THREADS, searchAborted, type SearchPool } from './search-pool.js';
+import { mergeShards, type ShardCandidates } from './shard-merge.js';
 
 export type Metric = 'l2' | 'cosine';
 
@@ -11,7 +15,7 @@ export const METRICS: readonly Metric[] = Object.freeze(['l2', 'cosine']);
 /** Largest supported vector dimension. */
 export const MAX_DIMENSION = 4096;
 
-/** Largest k one search may ask for; the result buffers in wasm memory are sized for it. */
+/** Largest k one search may ask for; the scratch slots in wasm memory are sized for it. */
 export const MAX_K = 4096;
 
 export type VectorInput = Float32Array | Float64Array | readonly number[];
@@ -21,6 +25,8 @@ export interface FaceIndexOptions {
   dimension: number;
   /** Rows to allocate up front. Default 1024; the buffer doubles when full. */
   initialCapacity?: number;
+  /** Worker pool that large searches are split across. Default: none, every search runs in the calling thread. */
+  pool?: SearchPool;
 }
 
 export interface IndexSearchOptions {
@@ -33,6 +39,11 @@ export interface IndexSearchOptions {
   tagMask?: number;
 }
 
+export interface AsyncSearchOptions extends IndexSearchOptions {
+  /** Aborts a search that waits for or runs on the worker pool (SEARCH_ABORTED). */
+  signal?: AbortSignal;
+}
+
 export interface IndexHit {
   id: number;
   group: number;
@@ -40,9 +51,40 @@ export interface IndexHit {
   distance: number;
 }
 
-const QUERY_BYTES = MAX_DIMENSION * 4;
-const RESULT_BYTES = MAX_K * 4;
+/** Hits of an asynchronous search and the index version they describe. */
+export interface IndexSearchResult<T> {
+  hits: T;
+  /**
+   * `FaceIndex.version` when the hits were read. While `index.version` still equals it, every hit's
+   * id and group are current; once it differs, a write has moved or removed rows since.
+   */
+  version: number;
+}
+
+interface SearchRequest {
+  k: number;
+  maxScore: number;
+  distinctGroups: boolean;
+  tagMask: number;
+}
+
+interface SlotLayout {
+  queries: number;
+  outScore: number;
+  outRow: number;
+  state: number;
+}
+
+/**
+ * Scratch per thread: queries, heaps and state of one pass of a search. 256 KiB fit five queries of
+ * the largest dimension with k = MAX_K, and 400 queries of 128 floats with k = 10.
+ */
+const SLOT_BYTES = 256 * 1024;
+/** Slot 0 serves the calling thread, slot i the worker on lane i of a round. */
+const SCRATCH_SLOTS = 1 + MAX_SEARCH_THREADS;
 const ROW_ALIGNMENT = 64;
+
+let nextMemoryId = 1;
 
 function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
@@ -52,8 +94,8 @@ function alignUp(value: number, alignment: number): number {
  * Exact nearest-neighbour index over float32 vectors of one dimension, held in the linear memory of a
  * wasm SIMD kernel.
  *
- * Memory layout, in byte offsets: [module data][query][result scores][result rows][rows][norms][groups][tags].
- * The rows block is `capacity * stride * 4` bytes, 64-byte aligned, and each row is padded with zeros to
+ * Memory layout, in byte offsets: [module data][scratch slots][rows][norms][groups][tags]. The rows
+ * block is `capacity * stride * 4` bytes, 64-byte aligned, and each row is padded with zeros to
  * `stride`, a multiple of 4 floats, so every row starts 16-byte aligned and the padding adds nothing to
  * either distance. Squared norms (f32), groups (i32) and tags (one byte) per row follow the rows, so
  * doubling the capacity grows the rows block in place and moves only those 9 bytes per row.
@@ -63,6 +105,16 @@ function alignUp(value: number, alignment: number): number {
  *
  * Under `cosine`, vectors are normalized at insert and queries at search, so search runs on the inner
  * product kernel and `distance = 1 - dot`.
+ *
+ * Parallel search: with a pool, a large search is split into contiguous shards of rows. The calling
+ * thread scans the first shard and one worker each of the others, over this same shared memory. The
+ * caller merges the shards' top k, which equals the single-thread top k because scores do not depend
+ * on the shard and ties go to the lower row.
+ *
+ * Writes run in the calling thread while workers scan, so every write that changes or moves existing
+ * rows (remove, retag, growth) increments `version`. A round reads rows [0, size) as of its start,
+ * and appends land past that end. When a round finishes on another version, its shard results may
+ * mix two states, so the search runs again in the calling thread, where no write can interleave.
  */
 export class FaceIndex {
   readonly metric: Metric;
@@ -71,16 +123,19 @@ export class FaceIndex {
   readonly stride: number;
 
   readonly #memory: WebAssembly.Memory;
+  readonly #memoryId = nextMemoryId++;
   readonly #kernel: KernelExports;
-  readonly #queryPointer: number;
-  readonly #scorePointer: number;
-  readonly #rowPointer: number;
+  readonly #pool: SearchPool | undefined;
+  readonly #scratchPointer: number;
   readonly #rowsPointer: number;
 
   #capacity: number;
   #size = 0;
+  #version = 0;
+  /** The largest id ever added, removed ones included, so that any larger id is known to be new. */
+  #largestId = Number.NEGATIVE_INFINITY;
   #ids: Float64Array;
-  #idToRow = new Map<number, number>();
+  readonly #idToRow: IdRowMap;
   #floats!: Float32Array;
   #int32!: Int32Array;
   #bytes!: Uint8Array;
@@ -103,11 +158,11 @@ export class FaceIndex {
     this.stride = alignUp(dimension, 4);
     this.#capacity = initialCapacity;
     this.#ids = new Float64Array(initialCapacity);
+    this.#idToRow = new IdRowMap((row) => this.#ids[row]!, initialCapacity);
+    this.#pool = options.pool;
 
-    this.#queryPointer = alignUp(kernelHeapBase(), ROW_ALIGNMENT);
-    this.#scorePointer = this.#queryPointer + QUERY_BYTES;
-    this.#rowPointer = this.#scorePointer + RESULT_BYTES;
-    this.#rowsPointer = alignUp(this.#rowPointer + RESULT_BYTES, ROW_ALIGNMENT);
+    this.#scratchPointer = alignUp(kernelHeapBase(), ROW_ALIGNMENT);
+    this.#rowsPointer = alignUp(this.#scratchPointer + SCRATCH_SLOTS * SLOT_BYTES, ROW_ALIGNMENT);
 
     this.#memory = createKernelMemory(Math.ceil(this.#endOfLayout(initialCapacity) / PAGE_BYTES));
     this.#kernel = instantiateKernel(this.#memory);
@@ -124,7 +179,12 @@ export class FaceIndex {
     return this.#capacity;
   }
 
-  /** The shared memory that holds the rows; worker threads instantiate the kernel over it. */
+  /** Incremented by every write that changes or moves existing rows: remove, retag and growth. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The shared memory that contains the rows; worker threads instantiate the kernel over it. */
   get memory(): WebAssembly.Memory {
     return this.#memory;
   }
@@ -173,16 +233,89 @@ export class FaceIndex {
     }
     this.reserve(1);
 
-    const row = this.#size;
-    const start = (this.#rowsPointer >> 2) + row * this.stride;
+    const start = (this.#rowsPointer >> 2) + this.#size * this.stride;
     this.#floats.set(prepared, start);
     this.#floats.fill(0, start + this.dimension, start + this.stride);
-    this.#floats[(this.#normsPointer() >> 2) + row] = this.#kernel.squaredNorm(start * 4, this.stride);
-    this.#int32[(this.#groupsPointer() >> 2) + row] = group;
-    this.#bytes[this.#tagsPointer() + row] = tag;
-    this.#ids[row] = id;
-    this.#idToRow.set(id, row);
-    this.#size = row + 1;
+    this.#appendRow(id, group, tag);
+  }
+
+  /**
+   * Adds rows from their stored form, `dimension` little-endian float32 per row back to back, as
+   * FaceDatabase keeps them: the fast path of loading an index at open. The bytes are copied straight
+   * into index memory (in one copy when the dimension is a multiple of 4) and checked there, and the
+   * rows equal those `add` would store. Throws INVALID_VECTOR (wrong length, NaN or infinite
+   * component) or ZERO_VECTOR (cosine) and then leaves the index as it was.
+   */
+  addStoredRows(ids: ArrayLike<number>, bytes: Uint8Array, groups: ArrayLike<number>, tags: ArrayLike<number>): void {
+    const count = ids.length;
+    const rowBytes = this.dimension * 4;
+    if (groups.length !== count || tags.length !== count) throw invalidArgument(`addStoredRows needs one group and one tag per id: ${count} ids, ${groups.length} groups, ${tags.length} tags.`, {});
+    if (bytes.byteLength !== count * rowBytes) {
+      throw new StorageError(ErrorCodes.INVALID_VECTOR, `${count} stored encodings of ${this.dimension} float32 components need ${count * rowBytes} bytes, got ${bytes.byteLength}; the database is damaged.`, { details: { count, bytes: bytes.byteLength } });
+    }
+    this.#checkNewIds(ids);
+    this.reserve(count);
+
+    const first = this.#rowsPointer + this.#size * this.stride * 4;
+    if (this.stride === this.dimension) {
+      this.#bytes.set(bytes, first);
+    } else {
+      for (let i = 0; i < count; i++) {
+        const pointer = first + i * this.stride * 4;
+        this.#bytes.set(bytes.subarray(i * rowBytes, (i + 1) * rowBytes), pointer);
+        this.#bytes.fill(0, pointer + rowBytes, pointer + this.stride * 4);
+      }
+    }
+    this.#checkStoredRows(ids, first);
+
+    this.#kernel.squaredNorms(first, count, this.stride, this.#normsPointer() + this.#size * 4);
+    const groupsStart = (this.#groupsPointer() >> 2) + this.#size;
+    const tagsStart = this.#tagsPointer() + this.#size;
+    for (let i = 0; i < count; i++) {
+      const row = this.#size + i;
+      this.#int32[groupsStart + i] = groups[i]!;
+      this.#bytes[tagsStart + i] = tags[i]!;
+      this.#ids[row] = ids[i]!;
+      this.#idToRow.set(ids[i]!, row);
+      if (ids[i]! > this.#largestId) this.#largestId = ids[i]!;
+    }
+    this.#size += count;
+  }
+
+  /** Rejects ids that are in the index or repeated; ascending ids, as SQLite returns them, need no set. */
+  #checkNewIds(ids: ArrayLike<number>): void {
+    let ascending = true;
+    for (let i = 1; i < ids.length; i++) {
+      if (ids[i]! <= ids[i - 1]!) ascending = false;
+    }
+    // Ascending ids above every id ever added cannot be in the index, which spares a lookup per row
+    // when an index is loaded in id order.
+    if (ascending && ids.length > 0 && ids[0]! > this.#largestId) return;
+
+    for (let i = 0; i < ids.length; i++) {
+      if (this.#idToRow.has(ids[i]!)) throw invalidArgument(`Encoding ${ids[i]} is already in the index.`, { id: ids[i] });
+    }
+    if (ascending) return;
+
+    const seen = new Set<number>();
+    for (let i = 0; i < ids.length; i++) {
+      if (seen.has(ids[i]!)) throw invalidArgument(`Encoding ${ids[i]} appears twice among the rows to add.`, { id: ids[i] });
+      seen.add(ids[i]!);
+    }
+  }
+
+  /** Checks the rows just copied to `first` for non-finite components and, under cosine, normalizes them. */
+  #checkStoredRows(ids: ArrayLike<number>, first: number): void {
+    const strideBytes = this.stride * 4;
+    const bad = this.#kernel.firstNonFinite(first, ids.length * this.stride);
+    if (bad !== -1) {
+      const row = Math.floor(bad / this.stride);
+      const index = bad % this.stride;
+      throw new StorageError(ErrorCodes.INVALID_VECTOR, `Component ${index} of stored encoding ${ids[row]} is ${this.#floats[(first >> 2) + bad]}; the database is damaged.`, { details: { id: ids[row], index } });
+    }
+    if (this.metric !== 'cosine') return;
+
+    for (let i = 0; i < ids.length; i++) this.#normalizeRow(ids[i]!, (first + i * strideBytes) >> 2);
   }
 
   /** Removes a row in O(1) by moving the last row into its place. Throws NOT_FOUND for an unknown id. */
@@ -192,7 +325,10 @@ export class FaceIndex {
       throw new ValidationError(ErrorCodes.NOT_FOUND, `Encoding ${id} is not in the index.`, { details: { id } });
     }
 
+    this.#version += 1;
     const last = this.#size - 1;
+    // The id map reads ids through this.#ids, so the removed id leaves it before its row is reused.
+    this.#idToRow.delete(id);
     if (row !== last) {
       const from = this.#rowsPointer + last * this.stride * 4;
       this.#bytes.copyWithin(this.#rowsPointer + row * this.stride * 4, from, from + this.stride * 4);
@@ -203,15 +339,15 @@ export class FaceIndex {
       const tags = this.#tagsPointer();
       this.#bytes[tags + row] = this.#bytes[tags + last]!;
       const movedId = this.#ids[last]!;
-      this.#ids[row] = movedId;
       this.#idToRow.set(movedId, row);
+      this.#ids[row] = movedId;
     }
-    this.#idToRow.delete(id);
     this.#size = last;
   }
 
   /** Sets the tag of every row of `group`; O(size). */
   retag(group: number, tag: number): void {
+    this.#version += 1;
     const groups = this.#groupsPointer() >> 2;
     const tags = this.#tagsPointer();
     for (let row = 0; row < this.#size; row++) {
@@ -233,8 +369,39 @@ export class FaceIndex {
     return this.#floats.slice(start, start + this.dimension);
   }
 
-  /** Exact k-nearest search, best first. */
+  /** Exact k-nearest search in the calling thread, best first. */
   search(query: VectorInput, options: IndexSearchOptions): IndexHit[] {
+    const request = this.#checkSearch(options);
+    const prepared = this.prepare(query);
+    return this.#searchSync([prepared], request)[0]!;
+  }
+
+  /** `search` for several queries in the calling thread, each row read once for a block of queries. */
+  searchBatch(queries: readonly VectorInput[], options: IndexSearchOptions): IndexHit[][] {
+    const request = this.#checkSearch(options);
+    const prepared = this.#prepareAll(queries);
+    return this.#searchSync(prepared, request);
+  }
+
+  /**
+   * `search` that is split across the worker pool when the index is large enough (see
+   * SearchPoolOptions.minParallelBytes); the hits are identical to those of `search`.
+   */
+  async searchAsync(query: VectorInput, options: AsyncSearchOptions): Promise<IndexSearchResult<IndexHit[]>> {
+    const request = this.#checkSearch(options);
+    const prepared = this.prepare(query);
+    const result = await this.#searchMany([prepared], request, options.signal);
+    return { hits: result.hits[0]!, version: result.version };
+  }
+
+  /** `searchBatch` that is split across the worker pool when the scan is large enough. */
+  async searchBatchAsync(queries: readonly VectorInput[], options: AsyncSearchOptions): Promise<IndexSearchResult<IndexHit[][]>> {
+    const request = this.#checkSearch(options);
+    const prepared = this.#prepareAll(queries);
+    return this.#searchMany(prepared, request, options.signal);
+  }
+
+  #checkSearch(options: IndexSearchOptions): SearchRequest {
     const { k } = options;
     const maxDistance = options.maxDistance ?? Number.POSITIVE_INFINITY;
     const tagMask = options.tagMask ?? 0;
@@ -244,30 +411,200 @@ export class FaceIndex {
     if (Number.isNaN(maxDistance) || maxDistance < 0) {
       throw invalidArgument(`threshold must be a non-negative number, got ${maxDistance}.`, { threshold: maxDistance });
     }
-    const prepared = this.prepare(query);
-    if (this.#size === 0) return [];
+    return { k, maxScore: this.#maxScore(maxDistance), distinctGroups: options.distinctGroups === true, tagMask };
+  }
 
-    this.#floats.set(prepared, this.#queryPointer >> 2);
-    this.#floats.fill(0, (this.#queryPointer >> 2) + this.dimension, (this.#queryPointer >> 2) + this.stride);
-    const found = this.#kernel.topK(
-      this.#rowsPointer, this.#normsPointer(), 0, this.#size, this.stride, this.stride, this.#queryPointer,
-      this.metric === 'l2' ? METRIC_L2 : METRIC_IP,
-      Math.min(k, this.#size), this.#maxScore(maxDistance),
-      options.distinctGroups === true ? this.#groupsPointer() : 0,
-      tagMask === 0 ? 0 : this.#tagsPointer(), tagMask,
-      this.#scorePointer, this.#rowPointer,
-    );
+  #prepareAll(queries: readonly VectorInput[]): Float32Array[] {
+    if (!Array.isArray(queries)) throw invalidArgument('queries must be an array of vectors.', {});
+    return queries.map((query, position) => {
+      try {
+        return this.prepare(query);
+      } catch (error) {
+        if (error instanceof ValidationError) {
+          error.message = `Query ${position}: ${error.message}`;
+          error.details.position = position;
+        }
+        throw error;
+      }
+    });
+  }
 
-    const hits: IndexHit[] = [];
+  async #searchMany(prepared: Float32Array[], request: SearchRequest, signal: AbortSignal | undefined): Promise<IndexSearchResult<IndexHit[][]>> {
+    if (signal?.aborted) throw searchAborted(signal);
+
+    const scanBytes = this.#size * this.stride * 4 * prepared.length;
+    if (this.#pool === undefined || prepared.length === 0 || !this.#pool.shouldSplit(scanBytes)) {
+      return { hits: this.#searchSync(prepared, request), version: this.#version };
+    }
+    return this.#pool.run((runShard, lanes) => this.#searchRound(prepared, request, runShard, lanes), signal);
+  }
+
+  /** Every query against every row in the calling thread, in passes that fit slot 0. */
+  #searchSync(prepared: Float32Array[], request: SearchRequest): IndexHit[][] {
+    const size = this.#size;
+    if (size === 0) return prepared.map(() => []);
+
+    const k = Math.min(request.k, size);
+    const passQueries = this.#passQueries(k);
+    const hits: IndexHit[][] = [];
+    for (let start = 0; start < prepared.length; start += passQueries) {
+      const count = Math.min(passQueries, prepared.length - start);
+      const slot = this.#slotLayout(0, count, k);
+      this.#writeQueries(slot.queries, prepared, start, count);
+      this.#scan(slot, 0, size, count, k, request);
+      for (let j = 0; j < count; j++) {
+        const found = this.#int32[(slot.state + j * STATE_BYTES) >> 2]!;
+        const rows = this.#int32.subarray((slot.outRow >> 2) + j * k, (slot.outRow >> 2) + j * k + found);
+        const scores = this.#floats.subarray((slot.outScore >> 2) + j * k, (slot.outScore >> 2) + j * k + found);
+        hits.push(this.#toHits(rows, scores, slot.queries + j * this.stride * 4));
+      }
+    }
+    return hits;
+  }
+
+  /**
+   * One search on the pool: shard 0 in the calling thread, shard i on lane i, in passes that fit a
+   * slot. See the class comment for why a changed version makes it search again in this thread.
+   */
+  async #searchRound(prepared: Float32Array[], request: SearchRequest, runShard: (lane: number, task: ShardTask) => Promise<{ buffer: ArrayBuffer }>, lanes: number): Promise<IndexSearchResult<IndexHit[][]>> {
+    const version = this.#version;
+    const size = this.#size;
+    if (size === 0) return { hits: prepared.map(() => []), version };
+
+    const k = Math.min(request.k, size);
+    const passQueries = this.#passQueries(k);
+    const bounds = shardBounds(size, lanes + 1);
+    const candidates: ShardCandidates[][] = prepared.map(() => []);
+    for (let start = 0; start < prepared.length; start += passQueries) {
+      const count = Math.min(passQueries, prepared.length - start);
+      const pending: Promise<void>[] = [];
+      for (let lane = 1; lane < bounds.length - 1; lane++) {
+        const slot = this.#slotLayout(lane, count, k);
+        this.#writeQueries(slot.queries, prepared, start, count);
+        const task = this.#shardTask(slot, bounds[lane]!, bounds[lane + 1]!, count, k, request);
+        pending.push(runShard(lane, task).then(({ buffer }) => {
+          collect(candidates, start, shardResultViews(buffer, count, k), count, k);
+        }));
+      }
+
+      const slot = this.#slotLayout(0, count, k);
+      this.#writeQueries(slot.queries, prepared, start, count);
+      this.#scan(slot, bounds[0]!, bounds[1]!, count, k, request);
+      collect(candidates, start, this.#slotResults(slot, count, k), count, k);
+      await Promise.all(pending);
+    }
+
+    if (this.#version !== version) return { hits: this.#searchSync(prepared, request), version: this.#version };
+
+    const groups = request.distinctGroups ? this.#groupsPointer() >> 2 : -1;
+    const slot = this.#slotLayout(0, 1, k);
+    const hits = candidates.map((shards, j) => {
+      const merged = mergeShards(shards, k, groups === -1 ? undefined : (row) => this.#int32[groups + row]!);
+      this.#writeQueries(slot.queries, prepared, j, 1);
+      return this.#toHits(merged.rows, merged.scores, slot.queries);
+    });
+    return { hits, version };
+  }
+
+  /** Rows the kernel returned for one query, as hits; the query must still be at `queryPointer`. */
+  #toHits(rows: Int32Array, scores: Float32Array, queryPointer: number): IndexHit[] {
     const groups = this.#groupsPointer() >> 2;
-    for (let i = 0; i < found; i++) {
-      const row = this.#int32[(this.#rowPointer >> 2) + i]!;
+    const hits: IndexHit[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
       const score = this.metric === 'l2'
-        ? this.#kernel.squaredL2(this.#rowsPointer + row * this.stride * 4, this.#queryPointer, this.stride)
-        : this.#floats[(this.#scorePointer >> 2) + i]!;
+        ? this.#kernel.squaredL2(this.#rowsPointer + row * this.stride * 4, queryPointer, this.stride)
+        : scores[i]!;
       hits.push({ id: this.#ids[row]!, group: this.#int32[groups + row]!, distance: this.#distance(score) });
     }
     return hits;
+  }
+
+  #scan(slot: SlotLayout, first: number, end: number, count: number, k: number, request: SearchRequest): void {
+    this.#kernel.topKBatch(
+      this.#rowsPointer, this.#normsPointer(), first, end, this.stride, slot.queries, count,
+      this.metric === 'l2' ? METRIC_L2 : METRIC_IP, k, request.maxScore,
+      request.distinctGroups ? this.#groupsPointer() : 0, request.tagMask === 0 ? 0 : this.#tagsPointer(), request.tagMask,
+      slot.outScore, slot.outRow, slot.state,
+    );
+  }
+
+  #shardTask(slot: SlotLayout, first: number, end: number, count: number, k: number, request: SearchRequest): ShardTask {
+    return {
+      memory: this.#memory,
+      memoryId: this.#memoryId,
+      rows: this.#rowsPointer,
+      norms: this.#normsPointer(),
+      first,
+      end,
+      stride: this.stride,
+      queries: slot.queries,
+      queryCount: count,
+      metric: this.metric === 'l2' ? METRIC_L2 : METRIC_IP,
+      k,
+      maxScore: request.maxScore,
+      groups: request.distinctGroups ? this.#groupsPointer() : 0,
+      tags: request.tagMask === 0 ? 0 : this.#tagsPointer(),
+      tagMask: request.tagMask,
+      outScore: slot.outScore,
+      outRow: slot.outRow,
+      state: slot.state,
+    };
+  }
+
+  /** A copy of the results in a slot, in the layout of a worker's ShardResult. */
+  #slotResults(slot: SlotLayout, count: number, k: number): { scores: Float32Array; rows: Int32Array; counts: Int32Array } {
+    const counts = new Int32Array(count);
+    for (let j = 0; j < count; j++) counts[j] = this.#int32[(slot.state + j * STATE_BYTES) >> 2]!;
+    return {
+      scores: this.#floats.slice(slot.outScore >> 2, (slot.outScore >> 2) + count * k),
+      rows: this.#int32.slice(slot.outRow >> 2, (slot.outRow >> 2) + count * k),
+      counts,
+    };
+  }
+
+  /** Queries that one pass can hold in a slot at this stride and k. */
+  #passQueries(k: number): number {
+    return Math.floor(SLOT_BYTES / (this.stride * 4 + k * 8 + STATE_BYTES));
+  }
+
+  #slotLayout(slot: number, count: number, k: number): SlotLayout {
+    const queries = this.#scratchPointer + slot * SLOT_BYTES;
+    const outScore = queries + count * this.stride * 4;
+    const outRow = outScore + count * k * 4;
+    return { queries, outScore, outRow, state: outRow + count * k * 4 };
+  }
+
+  /** Writes `count` prepared queries from `start` on at `pointer`, each padded with zeros to the stride. */
+  #writeQueries(pointer: number, prepared: Float32Array[], start: number, count: number): void {
+    for (let j = 0; j < count; j++) {
+      const offset = (pointer >> 2) + j * this.stride;
+      this.#floats.set(prepared[start + j]!, offset);
+      this.#floats.fill(0, offset + this.dimension, offset + this.stride);
+    }
+  }
+
+  /** Records the row just written at index `size`: its norm, group, tag and id. */
+  #appendRow(id: number, group: number, tag: number): void {
+    const row = this.#size;
+    this.#floats[(this.#normsPointer() >> 2) + row] = this.#kernel.squaredNorm(this.#rowsPointer + row * this.stride * 4, this.stride);
+    this.#int32[(this.#groupsPointer() >> 2) + row] = group;
+    this.#bytes[this.#tagsPointer() + row] = tag;
+    this.#ids[row] = id;
+    this.#idToRow.set(id, row);
+    if (id > this.#largestId) this.#largestId = id;
+    this.#size = row + 1;
+  }
+
+  /** Normalizes the row at float offset `start` in place, with the arithmetic of prepareVector. */
+  #normalizeRow(id: number, start: number): void {
+    let squaredNorm = 0;
+    for (let i = 0; i < this.dimension; i++) squaredNorm += this.#floats[start + i]! * this.#floats[start + i]!;
+    if (squaredNorm === 0) {
+      throw new StorageError(ErrorCodes.ZERO_VECTOR, `Stored encoding ${id} is a zero vector, which has no direction under cosine; the database is damaged.`, { details: { id } });
+    }
+    const scale = 1 / Math.sqrt(squaredNorm);
+    for (let i = 0; i < this.dimension; i++) this.#floats[start + i] = this.#floats[start + i]! * scale;
   }
 
   /** Converts a distance limit to the kernel's score unit (squared L2, or negated inner product). */
@@ -303,6 +640,7 @@ export class FaceIndex {
     if (pages > MAXIMUM_PAGES) {
       throw invalidArgument(`The index for dimension ${this.dimension} cannot hold ${capacity} rows: that needs ${end} bytes and wasm32 memory ends at 4 GiB.`, { capacity });
     }
+    this.#version += 1;
     const currentPages = this.#memory.buffer.byteLength / PAGE_BYTES;
     if (pages > currentPages) this.#memory.grow(pages - currentPages);
     this.#refreshViews();
@@ -326,6 +664,22 @@ export class FaceIndex {
     this.#floats = new Float32Array(buffer);
     this.#int32 = new Int32Array(buffer);
     this.#bytes = new Uint8Array(buffer);
+  }
+}
+
+/** Boundaries of `shards` contiguous, nearly equal shards of [0, size): shard i is [b[i], b[i + 1]). */
+function shardBounds(size: number, shards: number): number[] {
+  return Array.from({ length: shards + 1 }, (_, i) => Math.floor((size * i) / shards));
+}
+
+/** Appends one shard's per-query results to the candidates of queries start .. start + count - 1. */
+function collect(candidates: ShardCandidates[][], start: number, results: { scores: Float32Array; rows: Int32Array; counts: Int32Array }, count: number, k: number): void {
+  for (let j = 0; j < count; j++) {
+    const found = results.counts[j]!;
+    candidates[start + j]!.push({
+      scores: results.scores.subarray(j * k, j * k + found),
+      rows: results.rows.subarray(j * k, j * k + found),
+    });
   }
 }
 

@@ -4,6 +4,7 @@ import { ErrorCodes, ValidationError } from '../errors.js';
 import type { AuditLogOptions } from '../audit/audit-log.js';
 import type { ConfigStoreOptions } from '../config/config-store.js';
 import type { FaceDatabaseOptions } from '../faces/face-database.js';
+import type { SearchPoolOptions } from '../faces/search-pool.js';
 import type { MetricsOptions } from '../metrics/metric-options.js';
 import { noopLogger, type Logger } from '../logger.js';
 
@@ -94,7 +95,7 @@ export interface StorageOptions {
    */
   operationalMetrics?: boolean;
   /** Face index settings: metric per model and the person cache size. */
-  faces?: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  faces?: Omit<FaceDatabaseOptions, 'logger' | 'audit' | 'pool'>;
   /**
    * Metric buffering and limits, checked by the metrics store. `metrics.retention` is another name
    * for `retention.metricDays`; giving both is rejected.
@@ -104,6 +105,8 @@ export interface StorageOptions {
   config?: Pick<ConfigStoreOptions, 'validators'>;
   /** The actor of the audit records that Porchlight appends by itself. */
   audit?: Omit<AuditLogOptions, 'logger'>;
+  /** Worker threads that split large face searches: thread count, queue bound, size threshold. */
+  searchPool?: SearchPoolOptions;
   /** A pino-compatible logger. Default: discard. */
   logger?: Logger;
 }
@@ -126,10 +129,11 @@ export interface StorageConfig {
   cleanup: { intervalMinutes: number; chunkSize: number; walCheckpointBytes: number };
   health: { minFreeDiskBytes: number };
   operationalMetrics: boolean;
-  faces: Omit<FaceDatabaseOptions, 'logger' | 'audit'>;
+  faces: Omit<FaceDatabaseOptions, 'logger' | 'audit' | 'pool'>;
   metrics: Omit<MetricsOptions, 'logger' | 'retention'>;
   config: Pick<ConfigStoreOptions, 'validators'>;
   audit: Omit<AuditLogOptions, 'logger'>;
+  searchPool: SearchPoolOptions;
   logger: Logger;
 }
 
@@ -150,7 +154,7 @@ export const DEFAULTS = Object.freeze({
   operationalMetrics: true,
 });
 
-const TOP_LEVEL_KEYS = ['dataDirectory', 'backupDirectory', 'wal', 'durability', 'databases', 'retention', 'migrations', 'backup', 'cleanup', 'health', 'operationalMetrics', 'faces', 'metrics', 'config', 'audit', 'logger'];
+const TOP_LEVEL_KEYS = ['dataDirectory', 'backupDirectory', 'wal', 'durability', 'databases', 'retention', 'migrations', 'backup', 'cleanup', 'health', 'operationalMetrics', 'faces', 'metrics', 'config', 'audit', 'searchPool', 'logger'];
 const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   databases: STORE_PATH_KEYS,
   retention: ['eventDays', 'eventTypeDays', 'metricDays'],
@@ -163,6 +167,8 @@ const GROUP_KEYS: Readonly<Record<string, readonly string[]>> = {
   metrics: ['flushSize', 'flushIntervalMs', 'retention', 'retentionChunkSize', 'maxSeries', 'maxHistoryPoints'],
   config: ['validators'],
   audit: ['actor'],
+  // The search pool checks the values of its own keys.
+  searchPool: ['threads', 'maxQueue', 'minParallelBytes'],
 };
 
 /** Origin of a configuration, for messages and for resolving relative paths. */
@@ -250,6 +256,7 @@ export function resolveStorageConfig(input: StorageOptions, source: ConfigSource
     metrics: withoutRetention(input.metrics ?? {}),
     config: { ...input.config },
     audit: { ...input.audit },
+    searchPool: { ...input.searchPool },
     logger: input.logger ?? noopLogger,
   });
 }
