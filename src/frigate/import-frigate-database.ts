@@ -37,8 +37,8 @@ const MAX_LISTED_SKIPS = 100;
 
 /**
  * Imports the `event` table of a Frigate database (read-only; the file is never written) as
- * Porchlight events, in one transaction when the events store shares the main database file (the
- * default). Each event keeps Frigate's id, so running the import again stores nothing twice: it only
+ * Porchlight events. The import is one transaction when the events store shares the main database
+ * file, as it does by default. Each event keeps Frigate's id, so running the import again stores nothing twice: it only
  * updates events that were still in progress and have ended since.
  * Every row is mapped and checked before anything is written. The first bad one, named by its rowid
  * and event id, rejects the import unless `onInvalid` is `skip`.
