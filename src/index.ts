@@ -59,6 +59,8 @@ export type { HealthReport, DatabaseHealth, StoreSchema } from './operations/hea
 export type { FaceIndexCheck } from './operations/face-index-check.js';
 export type { DatabaseFile } from './operations/database-layout.js';
 export type { ScheduledRun } from './operations/scheduler.js';
+export { OPERATIONAL_METRICS } from './operations/operational-metrics.js';
+export type { EventRetentionResult } from './operations/event-retention.js';
 export { importFaceEncodings } from './import/face-importer.js';
 export type { ImportFacesOptions, FaceImportSummary, SkipReason, SkippedRecord } from './import/face-importer.js';
 export type { EncodingFormat } from './import/encoding-entry.js';

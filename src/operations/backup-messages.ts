@@ -5,19 +5,21 @@ import type { Compression } from './storage-config.js';
  * checks database files on its own SQLite connection so the main event loop stays free.
  */
 
-/** Copies a live database with SQLite's online backup API and hashes the copy. */
+/** Copies a live database with SQLite's online backup API. */
 export interface SnapshotTask {
   kind: 'snapshot';
   sourcePath: string;
   /** Path of the copy. */
   copyPath: string;
+  /** Sync the copy to disk and hash it, for a copy that is stored as it is. */
+  keep: boolean;
 }
 
 export interface SnapshotResult {
   kind: 'snapshot';
-  /** Size and SHA-256 (hex) of the database copy. */
+  /** Size of the database copy, and its SHA-256 (hex) when the copy is kept. */
   bytes: number;
-  sha256: string;
+  sha256: string | undefined;
   pageSize: number;
   pageCount: number;
   /** Highest applied migration per store, read from the copy. */
@@ -35,11 +37,27 @@ export interface CompressTask {
   outputPath: string;
   compression: Exclude<Compression, 'none'>;
   level: number;
+  /** Also hash the bytes read, saving a second pass when the range is the whole file. */
+  hashInput: boolean;
 }
 
 export interface CompressResult {
   kind: 'compress';
   bytes: number;
+  /** SHA-256 of the bytes read, when `hashInput` was set. */
+  inputSha256: string | undefined;
+}
+
+/** Hashes a whole file. */
+export interface HashTask {
+  kind: 'hash';
+  path: string;
+}
+
+export interface HashResult {
+  kind: 'hash';
+  bytes: number;
+  sha256: string;
 }
 
 /**
@@ -93,8 +111,8 @@ export interface QuickCheckResult {
   durationMs: number;
 }
 
-export type BackupTask = SnapshotTask | CompressTask | ConcatenateTask | VerifyTask | QuickCheckTask;
-export type BackupTaskResult = SnapshotResult | CompressResult | ConcatenateResult | VerifyResult | QuickCheckResult;
+export type BackupTask = SnapshotTask | CompressTask | ConcatenateTask | HashTask | VerifyTask | QuickCheckTask;
+export type BackupTaskResult = SnapshotResult | CompressResult | ConcatenateResult | HashResult | VerifyResult | QuickCheckResult;
 
 /** The worker's reply: a result, or the error message and SQLite code of a failure. */
 export type WorkerReply =

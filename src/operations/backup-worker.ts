@@ -1,7 +1,7 @@
 // Runs in a worker thread: one task per worker, posted as `workerData`, one reply posted back.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,20 +62,23 @@ async function snapshot(task: SnapshotTask): Promise<SnapshotResult> {
   }
 
   started = performance.now();
+  if (!task.keep) return { kind: 'snapshot', bytes: (await stat(task.copyPath)).size, sha256: undefined, pageSize, pageCount, schemaVersions, copyMs, hashMs: 0 };
   await syncFile(task.copyPath);
   const { bytes, sha256 } = await hashFile(task.copyPath);
   return { kind: 'snapshot', bytes, sha256, pageSize, pageCount, schemaVersions, copyMs, hashMs: performance.now() - started };
 }
 
 async function compress(task: CompressTask): Promise<CompressResult> {
+  const input = new HashingStream();
   const output = new HashingStream();
   await pipeline(
     createReadStream(task.path, { start: task.start, end: task.end - 1 }),
+    input,
     compressor(task.compression, task.level, task.end - task.start),
     output,
     createWriteStream(task.outputPath, { mode: FILE_MODE }),
   );
-  return { kind: 'compress', bytes: output.bytes };
+  return { kind: 'compress', bytes: output.bytes, inputSha256: task.hashInput ? input.hash.digest('hex') : undefined };
 }
 
 async function concatenate(task: ConcatenateTask): Promise<ConcatenateResult> {
@@ -176,6 +179,7 @@ async function run(task: BackupTask): Promise<BackupTaskResult> {
     case 'snapshot': return snapshot(task);
     case 'compress': return compress(task);
     case 'concatenate': return concatenate(task);
+    case 'hash': return { kind: 'hash', ...(await hashFile(task.path)) };
     case 'verify': return verify(task);
     case 'quickCheck': return quickCheck(task.path);
   }

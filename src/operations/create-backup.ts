@@ -68,17 +68,18 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
     for (const database of databases) {
       const copyPath = join(temporary, `${database.name}.db`);
       const file = `${database.name}.db${FILE_SUFFIX[options.compression]}`;
-      const snapshot = await runBackupTask({ kind: 'snapshot', sourcePath: database.path, copyPath });
+      const keep = options.compression === 'none';
+      const snapshot = await runBackupTask({ kind: 'snapshot', sourcePath: database.path, copyPath, keep });
       const compressStarted = performance.now();
-      const stored = options.compression === 'none'
-        ? { bytes: snapshot.bytes, sha256: snapshot.sha256 }
-        : await compressCopy(copyPath, snapshot.bytes, join(temporary, file), options.compression, options.compressionLevel);
+      const stored = keep
+        ? { bytes: snapshot.bytes, sha256: snapshot.sha256!, inputSha256: snapshot.sha256! }
+        : await compressCopy(copyPath, snapshot.bytes, join(temporary, file), options.compression as Exclude<Compression, 'none'>, options.compressionLevel);
       entries.push({
         name: database.name,
         stores: [...database.stores],
         file,
         bytes: snapshot.bytes,
-        sha256: snapshot.sha256,
+        sha256: stored.inputSha256,
         fileBytes: stored.bytes,
         fileSha256: stored.sha256,
         pageSize: snapshot.pageSize,
@@ -128,20 +129,27 @@ export async function createBackup(databases: readonly DatabaseFile[], options: 
 }
 
 /**
- * Compresses a database copy into `outputPath` and deletes the copy. Gzip splits a large copy into
- * parts that parallel workers compress, and consecutive gzip members form one valid gzip file. Brotli
- * has no such form, so it runs in one worker.
+ * Compresses a database copy into `outputPath` and deletes the copy; returns the stored file's size
+ * and SHA-256 and the copy's SHA-256. Gzip splits a large copy into parts that parallel workers
+ * compress, and consecutive gzip members form one valid gzip file; another worker hashes the copy
+ * meanwhile. Brotli has no such form, so one worker compresses and hashes the copy in one pass.
  */
-async function compressCopy(copyPath: string, bytes: number, outputPath: string, compression: Exclude<Compression, 'none'>, level: number): Promise<{ bytes: number; sha256: string }> {
+async function compressCopy(copyPath: string, bytes: number, outputPath: string, compression: Exclude<Compression, 'none'>, level: number): Promise<{ bytes: number; sha256: string; inputSha256: string }> {
   const workers = compression === 'gzip' ? Math.max(1, Math.min(MAX_COMPRESS_WORKERS, availableParallelism(), Math.floor(bytes / MIN_PART_BYTES))) : 1;
   const partBytes = Math.ceil(bytes / workers);
   const parts = Array.from({ length: workers }, (_, i) => ({ start: i * partBytes, end: Math.min(bytes, (i + 1) * partBytes), outputPath: `${outputPath}.part${i}` }));
+  let inputSha256: string;
   try {
-    await Promise.all(parts.map((part) => runBackupTask({ kind: 'compress', path: copyPath, ...part, compression, level })));
+    const [hashed, ...compressed] = await Promise.all([
+      workers === 1 ? undefined : runBackupTask({ kind: 'hash', path: copyPath }),
+      ...parts.map((part) => runBackupTask({ kind: 'compress', path: copyPath, ...part, compression, level, hashInput: workers === 1 })),
+    ]);
+    inputSha256 = hashed?.sha256 ?? compressed[0]!.inputSha256!;
   } finally {
     await rm(copyPath, { force: true });
   }
-  return runBackupTask({ kind: 'concatenate', parts: parts.map((part) => part.outputPath), outputPath });
+  const joined = await runBackupTask({ kind: 'concatenate', parts: parts.map((part) => part.outputPath), outputPath });
+  return { ...joined, inputSha256 };
 }
 
 /** Rejects a backup that cannot fit: the uncompressed copies of every database and WAL must fit. */

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 
 import { ErrorCodes, StorageError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import type { BackupTask, CompressResult, CompressTask, ConcatenateResult, ConcatenateTask, QuickCheckResult, QuickCheckTask, SnapshotResult, SnapshotTask, VerifyResult, VerifyTask, WorkerReply } from './backup-messages.js';
+import type { BackupTask, CompressResult, CompressTask, ConcatenateResult, ConcatenateTask, HashResult, HashTask, QuickCheckResult, QuickCheckTask, SnapshotResult, SnapshotTask, VerifyResult, VerifyTask, WorkerReply } from './backup-messages.js';
 
 /**
  * The compiled worker script. Under the build it sits beside this file; when this file runs as
@@ -24,6 +24,7 @@ function workerScript(): string {
 export function runBackupTask(task: SnapshotTask): Promise<SnapshotResult>;
 export function runBackupTask(task: CompressTask): Promise<CompressResult>;
 export function runBackupTask(task: ConcatenateTask): Promise<ConcatenateResult>;
+export function runBackupTask(task: HashTask): Promise<HashResult>;
 export function runBackupTask(task: VerifyTask): Promise<VerifyResult>;
 export function runBackupTask(task: QuickCheckTask): Promise<QuickCheckResult>;
 /**
