@@ -11,6 +11,7 @@ import { Bench } from 'tinybench';
 import type { EventQuery, NewEvent } from '../src/events/event-types.js';
 import { openStorage, type StorageManager } from '../src/storage-manager.js';
 import { markdownTable } from './machine.js';
+import { seededRandom } from './random.js';
 
 const FRIGATE_DATABASE = '../shared/data/frigate/frigate-0.14-empty.db';
 const DEFAULT_EVENT_COUNT = 1_000_000;
@@ -33,17 +34,6 @@ const TYPES: [string, number][] = [
 const PERSONS = 200;
 const PLATES = 2_000;
 const COLORS = ['red', 'blue', 'white', 'black', 'grey', 'green'];
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function plate(index: number): string {
   const letters = 'ABCDEFGHJKLMNPRSTUVWXYZ';

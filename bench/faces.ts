@@ -12,6 +12,7 @@ import { FaceIndex } from '../src/faces/face-index.js';
 import { createKernelMemory, instantiateKernel, kernelHeapBase, PAGE_BYTES } from '../src/kernel/kernel.js';
 import { openStorage } from '../src/storage-manager.js';
 import { markdownTable } from './machine.js';
+import { seededRandom } from './random.js';
 
 const K = 10;
 const QUERY_COUNT = 100;
@@ -22,17 +23,6 @@ interface Dataset {
   dimension: number;
   rows: Float32Array;
   queries: Float32Array[];
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomUnitRows(count: number, dimension: number, seed: number): Float32Array {

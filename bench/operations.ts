@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../src/logger.js';
 import { openStorage, type StorageManager } from '../src/storage-manager.js';
 import { markdownTable } from './machine.js';
+import { seededRandom } from './random.js';
 
 const SCALE = Number(process.env.PORCHLIGHT_BENCH_SCALE ?? '1');
 const ENCODINGS = Math.round(100_000 * SCALE);
@@ -24,17 +25,6 @@ const DIMENSION = 128;
 /** Encodings of the resident-memory process: a typical household gallery, not scaled. */
 const RESIDENT_ENCODINGS = 10_000;
 const RESIDENT_SECONDS = Number(process.env.PORCHLIGHT_BENCH_RESIDENT_SECONDS ?? '20');
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes persons and encodings straight into the tables in one transaction, much faster than enrollMany; the next open loads them. */
 export function fillFaces(storage: StorageManager, encodings: number, seed: number): void {

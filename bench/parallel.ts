@@ -26,6 +26,7 @@ import { packageRoot } from '../src/package-root.js';
 import { openStorage } from '../src/storage-manager.js';
 import type { FloorWorkerData } from './floor-worker.js';
 import { markdownTable } from './machine.js';
+import { seededRandom } from './random.js';
 
 const K = 10;
 const QUERY_COUNT = 100;
@@ -61,17 +62,6 @@ interface Measured {
   p99: number;
   samples: number;
   batch?: number;
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomUnitRows(count: number, dimension: number, seed: number): Float32Array {

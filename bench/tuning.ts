@@ -12,6 +12,7 @@ import { EventStore } from '../src/events/event-store.js';
 import type { NewEvent } from '../src/events/event-types.js';
 import { openStorage } from '../src/storage-manager.js';
 import { markdownTable } from './machine.js';
+import { seededRandom } from './random.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
@@ -19,17 +20,6 @@ const CAMERAS = ['front_door', 'driveway', 'backyard', 'garage', 'side_gate', 'p
 const TYPES = ['motion', 'person', 'vehicle', 'package', 'doorbell_press', 'face_recognized', 'face_unknown', 'system'];
 const WORDS = ['red', 'blue', 'white', 'van', 'courier', 'parcel', 'bicycle', 'dog', 'cat', 'umbrella'];
 const CACHE_EVENTS = Number(process.env.PORCHLIGHT_BENCH_TUNING_EVENTS ?? 300_000);
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` events spread evenly over `days` days from START, with searchable words in data. */
 function makeEvents(count: number, days: number, seed: number): NewEvent[] {

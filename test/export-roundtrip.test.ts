@@ -21,6 +21,12 @@ const LFW = '../shared/data/lfw-facenet512';
 const lfwRows = npyRows(readNpy(`${LFW}/lfw_embeddings.npy`), 'lfw') as Float32Array[];
 const lfwLabels = readNpy(`${LFW}/lfw_labels.npy`).data as string[];
 
+/**
+ * Options of every storage opened here. Porchlight's own operational metrics are off, because they
+ * add metric points whenever a storage is open and the tests compare stores row by row.
+ */
+const QUIET = { operationalMetrics: false, backup: { intervalMinutes: 0 }, cleanup: { intervalMinutes: 0 } } as const;
+
 let directory: { path: string; remove: () => void };
 let sourceDirectory: string;
 let targetDirectory: string;
@@ -40,7 +46,7 @@ afterEach(() => directory.remove());
  * removal, and with events that have children, errors, enrichments, updates and deletions.
  */
 async function fillSource(): Promise<void> {
-  const storage = await openStorage({ dataDirectory: sourceDirectory, operationalMetrics: false, faces: { models: { facenet: 'cosine' } } });
+  const storage = await openStorage({ ...QUIET, dataDirectory: sourceDirectory, faces: { models: { facenet: 'cosine' } } });
   try {
     const byPerson = new Map<string, Float32Array[]>();
     lfwRows.slice(0, 300).forEach((row, i) => byPerson.set(lfwLabels[i]!, [...(byPerson.get(lfwLabels[i]!) ?? []), row]));
@@ -90,7 +96,7 @@ function snapshot(db: SqliteDatabase): Record<string, { values: unknown[][]; typ
 }
 
 async function withStorage<T>(dataDirectory: string, action: (storage: StorageManager) => T | Promise<T>): Promise<T> {
-  const storage = await openStorage({ dataDirectory, operationalMetrics: false });
+  const storage = await openStorage({ ...QUIET, dataDirectory });
   try {
     return await action(storage);
   } finally {
@@ -175,6 +181,41 @@ describe('export and import round trip', () => {
     expect(after.metrics).toEqual(before.metrics);
   });
 
+  it('moves between split and shared files', async () => {
+    const split = { ...QUIET, databases: { events: 'events.db', metrics: 'metrics.db' } };
+    const source = await openStorage({ ...split, dataDirectory: sourceDirectory });
+    try {
+      source.faces.addPerson({ id: 'ann', name: 'Ann', list: 'known' });
+      source.faces.addEncoding('ann', new Float32Array(8).fill(0.5));
+      source.events.storeEvents(Array.from({ length: 30 }, (_, i) => ({ type: 'motion', source: `camera-${i % 2}`, data: { note: `split ${i}` } })));
+      source.metrics.record('detector.fps', 5);
+      source.metrics.flush();
+      expect(source.databaseFiles.map((file) => file.stores.join(','))).toEqual(['faces,config,audit', 'events', 'metrics']);
+      exportStorage(source, exportDirectory);
+    } finally {
+      await source.close();
+    }
+    const tables = readManifest().tables.map((entry) => entry.table);
+    expect(tables).toEqual(expect.arrayContaining(['persons', 'events', 'metric_series', 'audit_log']));
+
+    const shared = join(directory.path, 'shared');
+    await importStorage(exportDirectory, { ...QUIET, dataDirectory: shared });
+    await importStorage(exportDirectory, { ...split, dataDirectory: targetDirectory });
+    expect(existsSync(join(targetDirectory, 'events.db'))).toBe(true);
+
+    for (const options of [{ ...QUIET, dataDirectory: shared }, { ...split, dataDirectory: targetDirectory }]) {
+      const storage = await openStorage(options);
+      try {
+        expect(storage.events.queryEvents({ search: 'split', limit: 100 }).events).toHaveLength(30);
+        expect(storage.faces.listPersons().map((person) => person.encodingCount)).toEqual([1]);
+        expect(storage.metrics.latest('detector.fps')?.value).toBe(5);
+        expect(storage.audit.verify().valid).toBe(true);
+      } finally {
+        await storage.close();
+      }
+    }
+  });
+
   it('search and statistics match', async () => {
     await fillSource();
     const ask = (storage: StorageManager) => ({
@@ -216,7 +257,7 @@ describe('export and import round trip', () => {
     await withStorage(sourceDirectory, (storage) => exportStorage(storage, exportDirectory));
     await importStorage(exportDirectory, { dataDirectory: targetDirectory });
 
-    const storage = await openStorage({ dataDirectory: targetDirectory, operationalMetrics: false, faces: { models: { facenet: 'cosine' } } });
+    const storage = await openStorage({ ...QUIET, dataDirectory: targetDirectory, faces: { models: { facenet: 'cosine' } } });
     try {
       expect(await storage.faces.searchFaces(query, { model: 'facenet', k: 5, threshold: 2 })).toEqual(expected);
       expect(storage.faces.indexOf('dlib')?.size).toBe(4);

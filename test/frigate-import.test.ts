@@ -174,6 +174,19 @@ describe('importFrigateDatabase', () => {
     });
   });
 
+  it('events in their own file', async () => {
+    fillFrigate(apiEvents);
+    const options = { dataDirectory, databases: { events: 'events.db' } };
+    const storage = await openStorage(options);
+    try {
+      expect(importFrigateDatabase(storage, frigatePath).imported).toBe(50);
+      expect(importFrigateDatabase(storage, frigatePath).unchanged).toBe(50);
+      expect(storage.events.countEvents({ sources: ['front_door'] })).toBe(50);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('thumbnails kept on request', async () => {
     fillFrigate(apiEvents.slice(0, 1), (row) => { row.thumbnail = 'aGVsbG8='; });
     await runImport({ thumbnails: true });

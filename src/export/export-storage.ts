@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
+import Database from 'better-sqlite3';
+
 import { DIRECTORY_MODE, FILE_MODE, type SqliteDatabase } from '../db/open-database.js';
 import { ConflictError, invalidArgument } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import { STORES, type StorageManager } from '../storage-manager.js';
+import type { StorageManager } from '../storage-manager.js';
 import { listDataTables, quoteIdentifier, type DataTable } from './database-tables.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, MANIFEST_FILE, type ExportedTableEntry, type ExportManifest } from './export-manifest.js';
 import { encodeValue } from './row-codec.js';
@@ -22,9 +24,10 @@ const WRITE_CHUNK = 1 << 20;
 
 /**
  * Writes every table of every store as JSON lines, one file per table, with a manifest of row
- * counts, checksums and schema versions. All tables are read in one transaction, so the export is a
- * consistent snapshot while writers go on. The folder appears complete or not at all: it is written
- * under a temporary name beside `destination` and renamed when every file is synced.
+ * counts, checksums and schema versions. Each database file is read in one transaction, so the
+ * export is a consistent snapshot of each file while writers go on. Stores split into several files
+ * are each consistent, but not with each other. The folder appears complete or not at all: it is
+ * written under a temporary name beside `destination` and renamed when every file is synced.
  */
 export function exportStorage(storage: StorageManager, destination: string): ExportSummary {
   if (typeof destination !== 'string' || destination.length === 0) throw invalidArgument(`The export destination must be a folder path, got ${JSON.stringify(destination)}.`, { destination });
@@ -36,7 +39,7 @@ export function exportStorage(storage: StorageManager, destination: string): Exp
   const partial = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
   mkdirSync(partial, { mode: DIRECTORY_MODE });
   try {
-    const manifest = storage.database.transaction(() => writeTables(storage.database, partial))();
+    const manifest = writeFiles(storage, partial);
     writeSynced(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     syncDirectory(partial);
 
@@ -50,29 +53,48 @@ export function exportStorage(storage: StorageManager, destination: string): Exp
   }
 }
 
+/** Exports the tables of every database file; the main file also carries tables that no store creates. */
+function writeFiles(storage: StorageManager, folder: string): ExportManifest {
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    formatVersion: EXPORT_FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    porchlightVersion: (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version,
+    schemaVersions: {},
+    tables: [],
+    rebuiltIndexes: [],
+  };
+
+  for (const file of storage.databaseFiles) {
+    const main = file.path === storage.databasePath;
+    // The main file is read on the storage's own connection; another file gets a read-only one.
+    const db = main ? storage.database : new Database(file.path, { readonly: true, fileMustExist: true });
+    try {
+      db.transaction(() => writeDatabase(db, file.stores, main, folder, manifest))();
+    } finally {
+      if (!main) db.close();
+    }
+  }
+  return manifest;
+}
+
+function writeDatabase(db: SqliteDatabase, stores: readonly string[], main: boolean, folder: string, manifest: ExportManifest): void {
+  const { tables, rebuilt } = listDataTables(db, stores);
+  const versions = db.prepare('SELECT store, max(version) AS version FROM schema_migrations GROUP BY store ORDER BY store').all() as { store: string; version: number }[];
+  for (const row of versions) manifest.schemaVersions[row.store] = row.version;
+
+  for (const table of tables) {
+    if (table.store === null && !main) continue;
+    manifest.tables.push(writeTable(db, table, folder));
+  }
+  manifest.rebuiltIndexes.push(...rebuilt.map((index) => index.name));
+}
+
 function checkDestination(target: string): void {
   if (!existsSync(target)) return;
   if (!statSync(target).isDirectory() || readdirSync(target).length > 0) {
     throw new ConflictError(`The export destination ${target} exists and is not an empty folder; choose a new folder.`, { details: { destination: target } });
   }
-}
-
-function writeTables(db: SqliteDatabase, folder: string): ExportManifest {
-  const { tables, rebuilt } = listDataTables(db, STORES);
-  const schemaVersions = Object.fromEntries(
-    (db.prepare('SELECT store, max(version) AS version FROM schema_migrations GROUP BY store ORDER BY store').all() as { store: string; version: number }[])
-      .map((row) => [row.store, row.version]),
-  );
-
-  return {
-    format: EXPORT_FORMAT,
-    formatVersion: EXPORT_FORMAT_VERSION,
-    createdAt: new Date().toISOString(),
-    porchlightVersion: (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version,
-    schemaVersions,
-    tables: tables.map((table) => writeTable(db, table, folder)),
-    rebuiltIndexes: rebuilt.map((index) => index.name),
-  };
 }
 
 function writeTable(db: SqliteDatabase, table: DataTable, folder: string): ExportedTableEntry {

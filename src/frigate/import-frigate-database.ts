@@ -37,8 +37,9 @@ const MAX_LISTED_SKIPS = 100;
 
 /**
  * Imports the `event` table of a Frigate database (read-only; the file is never written) as
- * Porchlight events, in one transaction. Each event keeps Frigate's id, so running the import again
- * stores nothing twice: it only updates events that were still in progress and have ended since.
+ * Porchlight events. The import is one transaction when the events store shares the main database
+ * file, as it does by default. Each event keeps Frigate's id, so running the import again stores nothing twice: it only
+ * updates events that were still in progress and have ended since.
  * Every row is mapped and checked before anything is written. The first bad one, named by its rowid
  * and event id, rejects the import unless `onInvalid` is `skip`.
  */
@@ -52,7 +53,12 @@ export function importFrigateDatabase(storage: StorageManager, path: string, opt
   const started = performance.now();
 
   const { events, rows, skippedRows, skipped } = readEvents(path, options.thumbnails === true, onInvalid);
-  const written = storage.database.transaction(() => writeEvents(storage, events)).immediate();
+  // One transaction needs the events store on the main connection, the default layout. In a file of
+  // its own, each storeEvents call of up to 100,000 events commits alone, and a re-run resumes.
+  const eventsFile = storage.databaseFiles.find((file) => file.stores.includes('events'));
+  const written = eventsFile?.path === storage.databasePath
+    ? storage.database.transaction(() => writeEvents(storage, events)).immediate()
+    : writeEvents(storage, events);
 
   return { file: path, rows, ...written, skipped, skippedRows, durationMs: performance.now() - started };
 }

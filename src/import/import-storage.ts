@@ -9,7 +9,10 @@ import { listDataTables, quoteIdentifier } from '../export/database-tables.js';
 import { CONTENTLESS_REBUILDERS, invalidJsonColumn, rebuildExternalContentIndex } from '../export/derived-indexes.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, MANIFEST_FILE, type ExportedTableEntry, type ExportManifest } from '../export/export-manifest.js';
 import { decodeRow } from '../export/row-codec.js';
-import { DATABASE_FILE, STORES, type StorageOptions } from '../storage-manager.js';
+import { loadConfigFile } from '../operations/config-file.js';
+import { MAIN_DATABASE, databaseLayout, type DatabaseFile } from '../operations/database-layout.js';
+import { resolveStorageConfig, type StorageConfig } from '../operations/storage-config.js';
+import { STORES, type StorageOptions } from '../storage-manager.js';
 import { readLinesSync } from './read-lines.js';
 import { invalidRecord } from './record-location.js';
 import { readJsonFile } from './source-file.js';
@@ -24,51 +27,70 @@ export interface StorageImportSummary {
 
 /**
  * Imports a folder written by `exportStorage` into a new data directory. The manifest and every file's
- * size and SHA-256 are verified before anything is created. The database is then created and
- * migrated to the export's schema versions, and all rows go in with one transaction, foreign keys
- * checked at its end. On any failure the new database file is removed again, so the import happens
- * completely or not at all. Open the storage afterwards with `openStorage`, which loads the imported
- * face encodings into the index.
+ * size and SHA-256 are verified before anything is created. Then each database file of the target's
+ * layout is created and migrated, and its rows go in with one transaction, foreign keys checked at
+ * its end. On any failure the new database files are removed again, so the import happens completely
+ * or not at all. `options` is what `openStorage` takes: an options object or a configuration file.
+ * Open the storage afterwards with `openStorage`, which loads the imported encodings into the index.
  */
-export async function importStorage(source: string, options: StorageOptions): Promise<StorageImportSummary> {
+export async function importStorage(source: string, options: StorageOptions | string): Promise<StorageImportSummary> {
   if (typeof source !== 'string' || source.length === 0) throw invalidArgument(`The import source must be an export folder, got ${JSON.stringify(source)}.`, { source });
-  if (options === null || typeof options !== 'object' || typeof options.dataDirectory !== 'string' || options.dataDirectory.length === 0) {
-    throw invalidArgument('importStorage expects the options of the target storage, with dataDirectory.', {});
-  }
+  const config = typeof options === 'string' ? resolveStorageConfig(loadConfigFile(options)) : resolveStorageConfig(options);
   const folder = resolve(source);
   const started = performance.now();
 
   const manifest = readManifest(folder);
   for (const entry of manifest.tables) verifyFile(folder, entry);
-
-  const path = join(options.dataDirectory, DATABASE_FILE);
-  if (existsSync(path)) {
-    throw new ConflictError(`${path} already exists; import an export into a new data directory, so no row of the export collides with existing data.`, { details: { path } });
+  const files = databaseLayout(config, STORES);
+  const entriesOf = (file: DatabaseFile) => manifest.tables.filter((entry) => (entry.store === null ? file.name === MAIN_DATABASE : file.stores.includes(entry.store)));
+  const unplaced = manifest.tables.find((entry) => entry.store !== null && !STORES.includes(entry.store as (typeof STORES)[number]));
+  if (unplaced !== undefined) {
+    throw new PorchlightError(ErrorCodes.SCHEMA_MISMATCH, `${folder}: table ${unplaced.table} belongs to the store ${unplaced.store}, which this Porchlight does not have. Import it with the Porchlight version that wrote the export.`, { details: { table: unplaced.table, store: unplaced.store } });
   }
-  const db = openDatabase(path);
+  const existing = files.find((file) => existsSync(file.path));
+  if (existing !== undefined) {
+    throw new ConflictError(`${existing.path} already exists; import an export into a new data directory, so no row of the export collides with existing data.`, { details: { path: existing.path } });
+  }
+
+  const created: string[] = [];
   try {
-    // No backup: the database was created a moment ago and is empty.
-    await new Migrator(db, STORES, { backup: false }).up();
-    checkTarget(db, manifest, folder);
-    db.transaction(() => {
-      db.pragma('defer_foreign_keys = ON');
-      for (const entry of manifest.tables) {
-        // Rows a migration inserted (a singleton, for example) are replaced by the exported ones.
-        db.prepare(`DELETE FROM ${quoteIdentifier(entry.table)}`).run();
-        insertRows(db, folder, entry);
-      }
-      checkImported(db, manifest, folder);
-      for (const index of manifest.rebuiltIndexes) rebuildIndex(db, index);
-    }).immediate();
-    db.close();
+    for (const file of files) {
+      created.push(file.path);
+      await importDatabase(file, entriesOf(file), manifest, folder, config);
+    }
   } catch (error) {
-    db.close();
-    for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    for (const path of created) {
+      for (const name of [path, `${path}-wal`, `${path}-shm`]) rmSync(name, { force: true });
+    }
     throw error;
   }
 
   const tables = manifest.tables.map((entry) => ({ table: entry.table, rows: entry.rows }));
   return { source: folder, tables, rows: tables.reduce((sum, table) => sum + table.rows, 0), durationMs: performance.now() - started };
+}
+
+/** Creates one database file of the target, migrates it and fills its tables in one transaction. */
+async function importDatabase(file: DatabaseFile, entries: ExportedTableEntry[], manifest: ExportManifest, folder: string, config: StorageConfig): Promise<void> {
+  const db = openDatabase(file.path, { durability: config.durability, wal: config.wal });
+  try {
+    // No backup: the database was created a moment ago and is empty.
+    await new Migrator(db, file.stores, { backup: false }).up();
+    checkTarget(db, file.stores, entries, manifest, folder);
+    const indexes = manifest.rebuiltIndexes.filter((name) => db.prepare('SELECT 1 FROM sqlite_schema WHERE name = ?').get(name) !== undefined);
+
+    db.transaction(() => {
+      db.pragma('defer_foreign_keys = ON');
+      for (const entry of entries) {
+        // Rows a migration inserted (a singleton, for example) are replaced by the exported ones.
+        db.prepare(`DELETE FROM ${quoteIdentifier(entry.table)}`).run();
+        insertRows(db, folder, entry);
+      }
+      checkImported(db, entries, folder);
+      for (const index of indexes) rebuildIndex(db, index);
+    }).immediate();
+  } finally {
+    db.close();
+  }
 }
 
 function rebuildIndex(db: SqliteDatabase, name: string): void {
@@ -128,17 +150,17 @@ function verifyFile(folder: string, entry: ExportedTableEntry): void {
   }
 }
 
-function checkTarget(db: SqliteDatabase, manifest: ExportManifest, folder: string): void {
+function checkTarget(db: SqliteDatabase, stores: readonly string[], entries: ExportedTableEntry[], manifest: ExportManifest, folder: string): void {
   const versions = new Map((db.prepare('SELECT store, max(version) AS version FROM schema_migrations GROUP BY store').all() as { store: string; version: number }[]).map((row) => [row.store, row.version]));
   for (const [store, version] of Object.entries(manifest.schemaVersions)) {
-    if (!STORES.includes(store as (typeof STORES)[number])) continue;
+    if (!stores.includes(store)) continue;
     if (versions.get(store) !== version) {
       throw new PorchlightError(ErrorCodes.SCHEMA_MISMATCH, `${folder}: was exported at ${store} schema version ${version}, this Porchlight is at ${versions.get(store) ?? 'none'}. Import it with the Porchlight version that wrote it, then upgrade that storage.`, { details: { store, exported: version, current: versions.get(store) } });
     }
   }
 
-  const tables = new Map(listDataTables(db, STORES).tables.map((table) => [table.name, table]));
-  for (const entry of manifest.tables) {
+  const tables = new Map(listDataTables(db, stores).tables.map((table) => [table.name, table]));
+  for (const entry of entries) {
     const table = tables.get(entry.table);
     if (table === undefined) throw new PorchlightError(ErrorCodes.SCHEMA_MISMATCH, `${folder}: table ${entry.table} does not exist in this Porchlight's schema.`, { details: { table: entry.table } });
     const same = table.columns.length === entry.columns.length && table.columns.every((column) => entry.columns.includes(column));
@@ -174,8 +196,8 @@ function insertRows(db: SqliteDatabase, folder: string, entry: ExportedTableEntr
 }
 
 /** Checks, before the commit, that each table has exactly the exported rows and every foreign key resolves. */
-function checkImported(db: SqliteDatabase, manifest: ExportManifest, folder: string): void {
-  for (const entry of manifest.tables) {
+function checkImported(db: SqliteDatabase, entries: ExportedTableEntry[], folder: string): void {
+  for (const entry of entries) {
     const count = db.prepare(`SELECT count(*) FROM ${quoteIdentifier(entry.table)}`).pluck().get() as number;
     if (count !== entry.rows) {
       throw invalidExport(folder, `${entry.table} has ${count} rows after the import, the manifest lists ${entry.rows}; the export is damaged, so write it again.`, { table: entry.table });

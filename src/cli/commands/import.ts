@@ -56,7 +56,7 @@ async function importExportFolder(context: CommandContext, args: string[]): Prom
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError(`import expects one export folder, got ${positionals.length}; see "porchlight import --help"`);
 
-  const summary = await importStorage(positionals[0]!, { dataDirectory: context.dataDirectory });
+  const summary = await importStorage(positionals[0]!, context.storageOptions());
   if (values.json === true) {
     writeLine(context.stdout, JSON.stringify(summary));
     return 0;
