@@ -25,7 +25,7 @@ export const METRIC_IP: i32 = 1;
 // Rows read side by side by a scan.
 const STREAMS: i32 = 4;
 
-// First byte that the host may use; everything below holds this module's static data.
+// Returns the first byte that the host may use; everything below is this module's static data.
 export function heapBase(): usize {
   return __heap_base;
 }

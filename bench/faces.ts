@@ -12,7 +12,7 @@ import { FaceIndex } from '../src/faces/face-index.js';
 import { createKernelMemory, instantiateKernel, kernelHeapBase, PAGE_BYTES } from '../src/kernel/kernel.js';
 import { openStorage } from '../src/storage-manager.js';
 import { markdownTable } from './machine.js';
-import { seededRandom } from './random.js';
+import { plainTopK, randomUnitRows } from './vectors.js';
 
 const K = 10;
 const QUERY_COUNT = 100;
@@ -23,22 +23,6 @@ interface Dataset {
   dimension: number;
   rows: Float32Array;
   queries: Float32Array[];
-}
-
-function randomUnitRows(count: number, dimension: number, seed: number): Float32Array {
-  const next = seededRandom(seed);
-  const rows = new Float32Array(count * dimension);
-  for (let row = 0; row < count; row++) {
-    let norm = 0;
-    for (let i = 0; i < dimension; i++) {
-      const value = next() * 2 - 1;
-      rows[row * dimension + i] = value;
-      norm += value * value;
-    }
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < dimension; i++) rows[row * dimension + i]! *= scale;
-  }
-  return rows;
 }
 
 function randomDataset(count: number, dimension: number): Dataset {
@@ -59,43 +43,6 @@ function bigannDataset(): Dataset | undefined {
   }
   const queries = Array.from({ length: QUERY_COUNT }, (_, i) => rows.subarray(i * dimension, (i + 1) * dimension));
   return { name: `bigann ${count / 1000}k x ${dimension}`, dimension, rows, queries };
-}
-
-/** The best-effort plain loop: squared L2 unrolled by four, top k kept by insertion into a sorted list. */
-function plainTopK(rows: Float32Array, dimension: number, query: Float32Array, k: number): Int32Array {
-  const bestScore = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
-  const bestRow = new Int32Array(k).fill(-1);
-  const count = rows.length / dimension;
-  for (let row = 0; row < count; row++) {
-    const base = row * dimension;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let i = 0;
-    for (; i + 4 <= dimension; i += 4) {
-      const d0 = rows[base + i]! - query[i]!;
-      const d1 = rows[base + i + 1]! - query[i + 1]!;
-      const d2 = rows[base + i + 2]! - query[i + 2]!;
-      const d3 = rows[base + i + 3]! - query[i + 3]!;
-      s0 += d0 * d0;
-      s1 += d1 * d1;
-      s2 += d2 * d2;
-      s3 += d3 * d3;
-    }
-    for (; i < dimension; i++) s0 += (rows[base + i]! - query[i]!) ** 2;
-    const score = s0 + s1 + s2 + s3;
-    if (score >= bestScore[k - 1]!) continue;
-    let position = k - 1;
-    while (position > 0 && bestScore[position - 1]! > score) {
-      bestScore[position] = bestScore[position - 1]!;
-      bestRow[position] = bestRow[position - 1]!;
-      position--;
-    }
-    bestScore[position] = score;
-    bestRow[position] = row;
-  }
-  return bestRow;
 }
 
 function buildIndex(dataset: Dataset): FaceIndex {
@@ -126,7 +73,7 @@ function buildSqliteVec(dataset: Dataset): { search(query: Float32Array): unknow
   };
 }
 
-/** A kernel instance over a memory holding a copy of the rows, to time merely reading them. */
+/** Returns a function that sums a copy of the rows with the kernel, to time merely reading them. */
 function buildFloor(dataset: Dataset): () => number {
   const base = Math.ceil(kernelHeapBase() / 64) * 64;
   const memory = createKernelMemory(Math.ceil((base + dataset.rows.byteLength) / PAGE_BYTES));

@@ -26,7 +26,11 @@ import { packageRoot } from '../src/package-root.js';
 import { openStorage } from '../src/storage-manager.js';
 import type { FloorWorkerData } from './floor-worker.js';
 import { markdownTable } from './machine.js';
-import { seededRandom } from './random.js';
+import { plainTopK as plainTopKRows, randomUnitRows } from './vectors.js';
+
+function plainTopK(rows: Float32Array, dimension: number, query: Float32Array, k: number): number[] {
+  return Array.from(plainTopKRows(rows, dimension, query, k));
+}
 
 const K = 10;
 const QUERY_COUNT = 100;
@@ -64,63 +68,12 @@ interface Measured {
   batch?: number;
 }
 
-function randomUnitRows(count: number, dimension: number, seed: number): Float32Array {
-  const next = seededRandom(seed);
-  const rows = new Float32Array(count * dimension);
-  for (let row = 0; row < count; row++) {
-    let norm = 0;
-    for (let i = 0; i < dimension; i++) {
-      const value = next() * 2 - 1;
-      rows[row * dimension + i] = value;
-      norm += value * value;
-    }
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < dimension; i++) rows[row * dimension + i]! *= scale;
-  }
-  return rows;
-}
-
 function dataset(count: number, dimension: number): Dataset {
   const rows = randomUnitRows(count, dimension, count + dimension);
   const queryRows = randomUnitRows(QUERY_COUNT, dimension, 7 * dimension + 1);
   const queries = Array.from({ length: QUERY_COUNT }, (_, i) => queryRows.slice(i * dimension, (i + 1) * dimension));
   const label = count >= 1_000_000 ? `${count / 1_000_000}M` : `${count / 1000}k`;
   return { name: `${label} x ${dimension}`, count, dimension, rows, queries };
-}
-
-/** The best-effort plain loop: squared L2 unrolled by four, top k kept by insertion into a sorted list. */
-function plainTopK(rows: Float32Array, dimension: number, query: Float32Array, k: number): number[] {
-  const bestScore = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
-  const bestRow = new Int32Array(k).fill(-1);
-  const count = rows.length / dimension;
-  for (let row = 0; row < count; row++) {
-    const base = row * dimension;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < dimension; i += 4) {
-      const d0 = rows[base + i]! - query[i]!;
-      const d1 = rows[base + i + 1]! - query[i + 1]!;
-      const d2 = rows[base + i + 2]! - query[i + 2]!;
-      const d3 = rows[base + i + 3]! - query[i + 3]!;
-      s0 += d0 * d0;
-      s1 += d1 * d1;
-      s2 += d2 * d2;
-      s3 += d3 * d3;
-    }
-    const score = s0 + s1 + s2 + s3;
-    if (score >= bestScore[k - 1]!) continue;
-    let position = k - 1;
-    while (position > 0 && bestScore[position - 1]! > score) {
-      bestScore[position] = bestScore[position - 1]!;
-      bestRow[position] = bestRow[position - 1]!;
-      position--;
-    }
-    bestScore[position] = score;
-    bestRow[position] = row;
-  }
-  return Array.from(bestRow);
 }
 
 function buildPorchlight(data: Dataset, pool: SearchPool): FaceIndex {

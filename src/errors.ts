@@ -95,7 +95,7 @@ export class MigrationError extends PorchlightError {
   }
 }
 
-/** SQLite or the file system failed underneath an operation; `cause` holds the original error. */
+/** SQLite or the file system failed underneath an operation; `cause` is the original error. */
 export class StorageError extends PorchlightError {
   constructor(code: ErrorCode, message: string, options?: PorchlightErrorOptions) {
     super(code, message, options);

@@ -193,7 +193,7 @@ export class FaceDatabase {
   }
 
   /**
-   * The metric that encodings of `model` are compared with: the one recorded when the model got its
+   * Returns the metric that encodings of `model` are compared with: the one recorded when the model got its
    * first encoding, else `options.models[model]`, else `options.metric`.
    */
   metricOf(model: string): Metric {
@@ -438,7 +438,7 @@ export class FaceDatabase {
     return rows.map((row) => ({ name: row.name, dimension: row.dimension, metric: this.metricOf(row.name), encodingCount: row.encoding_count }));
   }
 
-  /** The in-memory index of `model`, for diagnostics and benchmarks. */
+  /** Returns the in-memory index of `model`, for diagnostics and benchmarks. */
   indexOf(model = DEFAULT_MODEL): FaceIndex | undefined {
     return this.#indexes.get(model);
   }
