@@ -277,6 +277,22 @@ describe('EventStore writes', () => {
     expect(ids(storage.events.queryEvents({ order: 'asc' }).events)).toEqual(['old-1', 'old-2', 'old-3', 'middle', 'new-1']);
   });
 
+  it('unsorted batch keeps millisecond order', () => {
+    storage.events.storeEvents([
+      { id: 'b-1', type: 'motion', source: 'cam', timestamp: 5000 },
+      { id: 'a-1', type: 'motion', source: 'cam', timestamp: 1000 },
+      { id: 'b-2', type: 'motion', source: 'cam', timestamp: 5000 },
+      { id: 'c-1', type: 'motion', source: 'cam', timestamp: 9000 },
+      { id: 'b-3', type: 'motion', source: 'cam', timestamp: 5000 },
+      { id: 'a-2', type: 'motion', source: 'cam', timestamp: 1000 },
+    ]);
+    storage.events.storeEvents([
+      { id: 'b-4', type: 'motion', source: 'cam', timestamp: 5000 },
+      { id: 'c-2', type: 'motion', source: 'cam', timestamp: 9000 },
+    ]);
+    expect(ids(storage.events.queryEvents({ order: 'asc' }).events)).toEqual(['a-1', 'a-2', 'b-1', 'b-2', 'b-3', 'b-4', 'c-1', 'c-2']);
+  });
+
   it('millisecond holds 16,384 events', async () => {
     const batch = Array.from({ length: 16_385 }, () => ({ type: 'motion', source: 'cam', timestamp: 1000 }));
     await expectCode(() => storage.events.storeEvents(batch), ErrorCodes.INVALID_ARGUMENT);

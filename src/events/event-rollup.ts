@@ -18,16 +18,6 @@ export interface RollupEntry {
   confidence: number | null;
 }
 
-interface Cell {
-  period: number;
-  dimension: number;
-  start: number;
-  value: string;
-  events: number;
-  confidenceSum: number;
-  confidenceCount: number;
-}
-
 /**
  * Collects the rollup changes of a batch of inserted, updated or deleted events and writes them with
  * one upsert per (period, dimension, start, value), inside the caller's transaction. Rows that fall
@@ -54,9 +44,14 @@ export class RollupWriter {
 }
 
 export class RollupBatch {
-  readonly #cells = new Map<string, Cell>();
+  /** Changes per UTC hour, keyed by the hour's number since the epoch. Day rows are summed from these on write. */
+  readonly #hours = new Map<number, HourChanges>();
   readonly #upsert: Statement;
   readonly #removeEmpty: Statement;
+
+  // Events usually arrive in time order, so most of them fall into the hour of the one before.
+  #lastHour = -1;
+  #lastChanges: HourChanges | undefined;
 
   constructor(upsert: Statement, removeEmpty: Statement) {
     this.#upsert = upsert;
@@ -65,37 +60,104 @@ export class RollupBatch {
 
   /** Counts `entry` once (`sign` 1, an insert) or removes it (`sign` -1, a delete or the old side of an update). */
   add(entry: RollupEntry, sign: 1 | -1): void {
-    const hour = entry.timestamp - (entry.timestamp % HOUR);
-    const day = entry.timestamp - (entry.timestamp % DAY);
-    this.#addCell(ROLLUP_PERIODS.hour, ROLLUP_DIMENSIONS.all, hour, '', entry.confidence, sign);
-    for (const [period, start] of [[ROLLUP_PERIODS.hour, hour], [ROLLUP_PERIODS.day, day]] as const) {
-      this.#addCell(period, ROLLUP_DIMENSIONS.type, start, entry.type, entry.confidence, sign);
-      this.#addCell(period, ROLLUP_DIMENSIONS.source, start, entry.source, entry.confidence, sign);
-      if (entry.label !== null) this.#addCell(period, ROLLUP_DIMENSIONS.label, start, entry.label, entry.confidence, sign);
+    const hour = Math.floor(entry.timestamp / HOUR);
+    let changes = this.#lastChanges;
+    if (hour !== this.#lastHour || changes === undefined) {
+      changes = this.#hours.get(hour);
+      if (changes === undefined) {
+        changes = { all: newCounts(), type: new Map(), source: new Map(), label: new Map() };
+        this.#hours.set(hour, changes);
+      }
+      this.#lastHour = hour;
+      this.#lastChanges = changes;
     }
+
+    const confidence = entry.confidence;
+    count(changes.all, confidence, sign);
+    count(countsOf(changes.type, entry.type), confidence, sign);
+    count(countsOf(changes.source, entry.source), confidence, sign);
+    if (entry.label !== null) count(countsOf(changes.label, entry.label), confidence, sign);
   }
 
   /** Writes the collected changes; call inside the transaction that changed the events. */
   write(): void {
-    for (const cell of this.#cells.values()) {
-      if (cell.events === 0 && cell.confidenceCount === 0 && cell.confidenceSum === 0) continue;
-      this.#upsert.run(cell.period, cell.dimension, cell.start, cell.value, cell.events, cell.confidenceSum, cell.confidenceCount);
-      if (cell.events < 0) this.#removeEmpty.run(cell.period, cell.dimension, cell.start, cell.value);
+    const days = new Map<number, HourChanges>();
+    for (const [hour, changes] of this.#hours) {
+      const start = hour * HOUR;
+      this.#writeCell(ROLLUP_PERIODS.hour, ROLLUP_DIMENSIONS.all, start, '', changes.all);
+      this.#writeDimensions(ROLLUP_PERIODS.hour, start, changes);
+
+      const day = start - (start % DAY);
+      let dayChanges = days.get(day);
+      if (dayChanges === undefined) {
+        dayChanges = { all: newCounts(), type: new Map(), source: new Map(), label: new Map() };
+        days.set(day, dayChanges);
+      }
+      for (const dimension of DIMENSION_NAMES) {
+        for (const [value, counts] of changes[dimension]) addCounts(countsOf(dayChanges[dimension], value), counts);
+      }
     }
-    this.#cells.clear();
+    // Only hourly rows count all events.
+    for (const [day, changes] of days) this.#writeDimensions(ROLLUP_PERIODS.day, day, changes);
+
+    this.#hours.clear();
+    this.#lastHour = -1;
+    this.#lastChanges = undefined;
   }
 
-  #addCell(period: number, dimension: number, start: number, value: string, confidence: number | null, sign: 1 | -1): void {
-    const key = `${period}${dimension}${start}\u0000${value}`;
-    let cell = this.#cells.get(key);
-    if (cell === undefined) {
-      cell = { period, dimension, start, value, events: 0, confidenceSum: 0, confidenceCount: 0 };
-      this.#cells.set(key, cell);
-    }
-    cell.events += sign;
-    if (confidence !== null) {
-      cell.confidenceSum += sign * confidence;
-      cell.confidenceCount += sign;
+  #writeDimensions(period: number, start: number, changes: HourChanges): void {
+    for (const dimension of DIMENSION_NAMES) {
+      for (const [value, counts] of changes[dimension]) this.#writeCell(period, ROLLUP_DIMENSIONS[dimension], start, value, counts);
     }
   }
+
+  #writeCell(period: number, dimension: number, start: number, value: string, counts: Counts): void {
+    if (counts.events === 0 && counts.confidenceCount === 0 && counts.confidenceSum === 0) return;
+    this.#upsert.run(period, dimension, start, value, counts.events, counts.confidenceSum, counts.confidenceCount);
+    if (counts.events < 0) this.#removeEmpty.run(period, dimension, start, value);
+  }
+}
+
+/** Changes of one row of event_rollup. */
+interface Counts {
+  events: number;
+  confidenceSum: number;
+  confidenceCount: number;
+}
+
+/** Changes of one hour or day: all events, and per type, source and label. */
+interface HourChanges {
+  all: Counts;
+  type: Map<string, Counts>;
+  source: Map<string, Counts>;
+  label: Map<string, Counts>;
+}
+
+const DIMENSION_NAMES = ['type', 'source', 'label'] as const;
+
+function newCounts(): Counts {
+  return { events: 0, confidenceSum: 0, confidenceCount: 0 };
+}
+
+function countsOf(values: Map<string, Counts>, value: string): Counts {
+  let counts = values.get(value);
+  if (counts === undefined) {
+    counts = newCounts();
+    values.set(value, counts);
+  }
+  return counts;
+}
+
+function count(counts: Counts, confidence: number | null, sign: 1 | -1): void {
+  counts.events += sign;
+  if (confidence !== null) {
+    counts.confidenceSum += sign * confidence;
+    counts.confidenceCount += sign;
+  }
+}
+
+function addCounts(target: Counts, source: Counts): void {
+  target.events += source.events;
+  target.confidenceSum += source.confidenceSum;
+  target.confidenceCount += source.confidenceCount;
 }

@@ -202,23 +202,32 @@ export class EventStore {
 
   /**
    * Returns a function that numbers events within their millisecond, continuing after the events
-   * already stored. Only a millisecond at or before the newest stored event needs a lookup, so
-   * events arriving in time order cost none.
+   * already stored. It must be called for each event just before that event is inserted: an event
+   * behind the newest millisecond seen so far looks up the last number of its millisecond, which
+   * includes the events of this batch already inserted. Events arriving in time order need no lookup
+   * and no bookkeeping per millisecond.
    */
   #sequenceCounter(): (event: PreparedEvent) => number {
     const newest = this.#newest.get() as { timestamp: number; sequence: number } | undefined;
-    const next = new Map<number, number>();
+    let frontier = newest === undefined ? -1 : newest.timestamp;
+    let frontierNext = newest === undefined ? 0 : newest.sequence + 1;
+    const behind = new Map<number, number>();
     return (event) => {
-      let sequence = next.get(event.timestamp);
-      if (sequence === undefined) {
-        if (newest === undefined || event.timestamp > newest.timestamp) sequence = 0;
-        else if (event.timestamp === newest.timestamp) sequence = newest.sequence + 1;
-        else sequence = ((this.#lastSequenceAt.get(event.timestamp, event.timestamp, event.timestamp) as number | null) ?? -1) + 1;
+      const timestamp = event.timestamp;
+      let sequence: number;
+      if (timestamp > frontier) {
+        frontier = timestamp;
+        sequence = 0;
+        frontierNext = 1;
+      } else if (timestamp === frontier) {
+        sequence = frontierNext++;
+      } else {
+        sequence = behind.get(timestamp) ?? ((this.#lastSequenceAt.get(timestamp, timestamp, timestamp) as number | null) ?? -1) + 1;
+        behind.set(timestamp, sequence + 1);
       }
       if (sequence >= SEQUENCE_SPAN) {
-        throw invalidArgument(`More than ${SEQUENCE_SPAN} events have the timestamp ${toIso(event.timestamp)}; nothing was stored. Spread such events over more than one millisecond.`, { id: event.id });
+        throw invalidArgument(`More than ${SEQUENCE_SPAN} events have the timestamp ${toIso(timestamp)}; nothing was stored. Spread such events over more than one millisecond.`, { id: event.id });
       }
-      next.set(event.timestamp, sequence + 1);
       return sequence;
     };
   }
@@ -242,9 +251,11 @@ export class EventStore {
 
   /** Every parentId must name a stored event or an event of the same batch. */
   #checkParents(events: PreparedEvent[]): void {
-    const batchIds = new Set(events.map((event) => event.id));
+    let batchIds: Set<string> | undefined;
     for (const event of events) {
-      if (event.parentId === null || batchIds.has(event.parentId) || this.#idExists.get(event.parentId) !== undefined) continue;
+      if (event.parentId === null) continue;
+      batchIds ??= new Set(events.map((entry) => entry.id));
+      if (batchIds.has(event.parentId) || this.#idExists.get(event.parentId) !== undefined) continue;
       throw new NotFoundError(`Parent event ${JSON.stringify(event.parentId)} of event ${JSON.stringify(event.id)} does not exist; nothing was stored. Store the parent first, or pass { requireParent: false }.`, { details: { id: event.id, parentId: event.parentId } });
     }
   }
