@@ -460,6 +460,10 @@ describe('EventStore rejects bad input', () => {
     ['errors not array', { type: 'motion', source: 'cam', errors: 'oops' }, ErrorCodes.INVALID_JSON],
     ['missing parent', { type: 'motion', source: 'cam', parentId: 'nobody' }, ErrorCodes.NOT_FOUND],
     ['duplicate id', { id: 'kept', type: 'motion', source: 'cam' }, ErrorCodes.ALREADY_EXISTS],
+    ['keep not boolean', { type: 'motion', source: 'cam', keep: 'yes' }, ErrorCodes.INVALID_ARGUMENT],
+    ['empty label', { type: 'motion', source: 'cam', label: '' }, ErrorCodes.INVALID_ARGUMENT],
+    ['person id with newline', { type: 'motion', source: 'cam', personId: 'a\nb' }, ErrorCodes.INVALID_ARGUMENT],
+    ['timestamp before epoch', { type: 'motion', source: 'cam', timestamp: -1 }, ErrorCodes.INVALID_ARGUMENT],
   ];
 
   for (const [name, event, code] of badEvents) {
@@ -468,6 +472,12 @@ describe('EventStore rejects bad input', () => {
       expect(storage.events.countEvents()).toBe(1);
     });
   }
+
+  it('batch error names event', () => {
+    const batch = [{ type: 'motion', source: 'cam' }, { type: 'motion', source: 'cam' }, { type: 'motion', source: 'cam', confidence: 2 }];
+    expect(() => storage.events.storeEvents(batch)).toThrow(/events\[2\]\.confidence/);
+    expect(storage.events.countEvents()).toBe(1);
+  });
 
   const badQueries: [string, unknown, string][] = [
     ['unknown filter key', { camera: 'x' }, ErrorCodes.INVALID_ARGUMENT],

