@@ -67,7 +67,7 @@ describe('audit', () => {
   it('records migrations once', async () => {
     const storage = await open();
     const records = storage.audit.query().records;
-    const targets = ['faces/0001_create_faces', 'events/0001_create_events', 'events/0002_add_event_keep', 'metrics/0001_create_metrics', 'config/0001_create_config_versions', 'audit/0001_create_audit_log'];
+    const targets = ['faces/0001_create_faces', 'events/0001_create_events', 'events/0002_add_event_keep', 'events/0003_merge_search_segments_later', 'metrics/0001_create_metrics', 'config/0001_create_config_versions', 'audit/0001_create_audit_log'];
     expect(records.map((record) => record.action)).toEqual(targets.map(() => 'migration.applied'));
     expect(records.map((record) => record.target)).toEqual(targets);
     await storage.close();
@@ -83,7 +83,7 @@ describe('audit', () => {
 
     const storage = await open();
     const records = storage.audit.query().records;
-    expect(records.map((record) => record.action)).toEqual(['backup.created', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied']);
+    expect(records.map((record) => record.action)).toEqual(['backup.created', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied', 'migration.applied']);
     expect(records[0]!.target).toBe(storage.migrationsAtOpen.backupPath);
     expect(records[0]!.details).toEqual({ reason: 'before-migration' });
   });

@@ -72,7 +72,7 @@ describe('backupAll', () => {
     const [database] = manifest.databases;
     expect(database!.name).toBe('main');
     expect(database!.stores).toEqual(['faces', 'events', 'metrics', 'config', 'audit']);
-    expect(database!.schemaVersions).toEqual({ audit: 1, config: 1, events: 2, faces: 1, metrics: 1 });
+    expect(database!.schemaVersions).toEqual({ audit: 1, config: 1, events: 3, faces: 1, metrics: 1 });
     const stored = readFileSync(join(result.path, database!.file));
     expect(stored.length).toBe(database!.fileBytes);
     expect(sha256(stored)).toBe(database!.fileSha256);

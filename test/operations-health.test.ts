@@ -43,7 +43,7 @@ describe('healthCheck', () => {
     expect(main!.freeDiskBytes).toBeGreaterThan(0);
     expect(main!.schema).toEqual([
       { store: 'faces', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
-      { store: 'events', version: 2, latestVersion: 2, pending: [], changed: [], unknown: [] },
+      { store: 'events', version: 3, latestVersion: 3, pending: [], changed: [], unknown: [] },
       { store: 'metrics', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
       { store: 'config', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },
       { store: 'audit', version: 1, latestVersion: 1, pending: [], changed: [], unknown: [] },

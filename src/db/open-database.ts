@@ -22,9 +22,10 @@ export const FILE_MODE = 0o600;
 export const DIRECTORY_MODE = 0o700;
 
 /**
- * WAL size in pages (4 KiB each) that triggers a checkpoint at commit. SQLite's default, 1,000, makes
- * nearly every large batch copy the same hot pages (the ends of the time-ordered indexes) back into the
- * database; at 16 MiB each is copied once per several batches, and a million events write 9 % fewer bytes.
+ * WAL size in pages (4 KiB each) that triggers a checkpoint at commit. With SQLite's default of 1,000,
+ * nearly every large batch copies the same hot pages (the ends of the time-ordered indexes) back into
+ * the database. At 16 MiB each is copied once per several batches, and a million events write 9 %
+ * fewer bytes.
  */
 const WAL_CHECKPOINT_PAGES = 4_096;
 

@@ -53,9 +53,10 @@ export interface PreparedPatch {
 }
 
 /**
- * Checks one new event and converts it to its row. `name` prefixes messages, for example `events[3]`;
- * a function is called only when a message is built. Each field is first tested by a predicate that
- * builds no string; only a failing field is handed to its checker, which throws the named error.
+ * Checks one new event and converts it to its row. `name` prefixes messages, for example `events[3]`,
+ * and a function is called only when a message is built. Each field is tested by a predicate that
+ * builds no string, so names cost nothing for valid events. A field that fails goes to its checker,
+ * which throws the error with the field's name.
  */
 export function prepareEvent(event: NewEvent, name: string | (() => string), now: number): PreparedEvent {
   const nameOf = typeof name === 'string' ? () => name : name;
@@ -95,7 +96,7 @@ export function prepareEvent(event: NewEvent, name: string | (() => string), now
     errors: Array.isArray(errors) && errors.length === 0 ? '[]' : serializeJsonArray(errors, `${nameOf()}.errors`),
     errorCount: errors.length,
     parentId: optionalText(event.parentId, nameOf, 'parentId'),
-    keep: event.keep === undefined || event.keep === false ? 0 : event.keep === true ? 1 : Number(checkBoolean(event.keep, `${nameOf()}.keep`)),
+    keep: event.keep === undefined ? 0 : Number(typeof event.keep === 'boolean' ? event.keep : checkBoolean(event.keep, `${nameOf()}.keep`)),
     searchText: searchStrings.length === 0 ? '' : searchStrings.join('\n'),
   };
 }
@@ -153,7 +154,7 @@ function namedOptionalText(value: unknown, name: string): string | null {
   return value === undefined || value === null ? null : checkText(value, name);
 }
 
-/** An optional text field of a new event; its name is built only when the value is rejected. */
+/** Checks an optional text field of a new event, building its name only when the value is rejected. */
 function optionalText(value: unknown, nameOf: () => string, field: string): string | null {
   if (value === undefined || value === null) return null;
   return isText(value) ? value : checkText(value, `${nameOf()}.${field}`);
@@ -171,7 +172,7 @@ function isConfidence(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= 1;
 }
 
-/** True for undefined, null and a plain object without keys, which are all stored as `{}`. */
+/** Returns true for undefined, null and a plain object without keys, which are all stored as `{}`. */
 function isEmptyObject(value: unknown): boolean {
   if (value === undefined || value === null) return true;
   if (!isPlainObject(value)) return false;

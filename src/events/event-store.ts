@@ -181,7 +181,7 @@ export class EventStore {
 
   /**
    * Checks and inserts each event in turn inside one transaction, so a batch's checked rows die young
-   * instead of all living until the batch is written; a rejected event rolls the whole batch back.
+   * instead of all living until the batch is written. A rejected event rolls the whole batch back.
    * `nameOf` names an event in messages.
    */
   #store(events: readonly NewEvent[], requireParent: boolean, nameOf: (index: number) => string): string[] {
@@ -208,10 +208,9 @@ export class EventStore {
 
   /**
    * Returns a function that numbers events within their millisecond, continuing after the events
-   * already stored. It must be called for each event just before that event is inserted: an event
-   * behind the newest millisecond seen so far looks up the last number of its millisecond, which
-   * includes the events of this batch already inserted. Events arriving in time order need no lookup
-   * and no bookkeeping per millisecond.
+   * already stored. Call it for each event just before inserting that event. An event behind the
+   * newest millisecond seen so far looks up the last number of its millisecond in the table, which
+   * already holds this batch's earlier events. Events in time order need no lookup and no map entry.
    */
   #sequenceCounter(): (event: PreparedEvent) => number {
     const newest = this.#newest.get() as { timestamp: number; sequence: number } | undefined;
@@ -256,8 +255,8 @@ export class EventStore {
   }
 
   /**
-   * Every parentId must name a stored event. Called after the batch is inserted, in its transaction,
-   * so a parent later in the same batch counts.
+   * Checks that every parentId names a stored event. Call it after inserting the batch, inside its
+   * transaction, so that a parent later in the same batch counts.
    */
   #checkParents(children: readonly PreparedEvent[]): void {
     for (const event of children) {
