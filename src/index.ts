@@ -11,6 +11,7 @@ export type { AsyncSearchOptions, IndexSearchResult } from './faces/face-index.j
 export { SearchPool, MAX_SEARCH_THREADS, SEARCH_POOL_DEFAULTS } from './faces/search-pool.js';
 export type { SearchPoolOptions } from './faces/search-pool.js';
 export { Migrator, loadMigrations } from './db/migrator.js';
+export { MigrationSet, type MigrationFile, type MigrationSetRun } from './db/migration-set.js';
 export type {
   Migration, MigrationStatus, MigrationState, MigrationStep, MigrationRun, MigratorOptions, MigrateUpOptions, MigrateDownOptions,
 } from './db/migrator.js';

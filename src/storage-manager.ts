@@ -2,8 +2,9 @@ import { AUDIT_ACTIONS } from './audit/audit-actions.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ConfigStore } from './config/config-store.js';
 import { databaseError, openDatabase, type SqliteDatabase } from './db/open-database.js';
+import { MigrationSet } from './db/migration-set.js';
 import { Migrator, type MigrationRun } from './db/migrator.js';
-import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument } from './errors.js';
+import { ErrorCodes, MigrationError, PorchlightError, StorageError, invalidArgument, showValue } from './errors.js';
 import { EventStore } from './events/event-store.js';
 import { FaceDatabase, checkKeys } from './faces/face-database.js';
 import { SearchPool } from './faces/search-pool.js';
@@ -51,8 +52,8 @@ interface Stores {
 interface OpenedStorage {
   databases: OpenedDatabase[];
   stores: Stores;
-  /** The main database's migration runner. */
-  migrate: Migrator;
+  /** The migration runners of every database file. */
+  migrate: MigrationSet;
   /** Every migration applied at open, over all database files, and the first backup taken before them. */
   migrationsAtOpen: MigrationRun;
 }
@@ -89,7 +90,7 @@ export class StorageManager {
 
   #databases: OpenedDatabase[];
   #stores: Stores;
-  #migrate: Migrator;
+  #migrate: MigrationSet;
   #migrationsAtOpen: MigrationRun;
   #operational!: OperationalMetrics;
   /** The stores as callers see them: faces and events timed for the operational metrics. */
@@ -168,10 +169,10 @@ export class StorageManager {
   }
 
   /**
-   * The migration runner of the main database; see `Migrator`. Reverting a store makes it unusable
-   * until reopened.
+   * The migration runner over every database file; see `MigrationSet`. Reverting a store makes it
+   * unusable until reopened.
    */
-  get migrate(): Migrator {
+  get migrate(): MigrationSet {
     return this.#migrate;
   }
 
@@ -212,7 +213,7 @@ export class StorageManager {
     this.#checkOpen();
     checkKeys(checkObject(options, 'options'), ['destination'], 'options');
     if (options.destination !== undefined && (typeof options.destination !== 'string' || options.destination.length === 0)) {
-      throw invalidArgument(`options.destination must be a folder path, got ${JSON.stringify(options.destination)}.`, { destination: options.destination });
+      throw invalidArgument(`options.destination must be a folder path, got ${showValue(options.destination)}.`, { destination: options.destination });
     }
     return this.#serialized(() => this.#backup(options.destination ?? this.settings.backupDirectory, 'manual'));
   }
@@ -526,7 +527,8 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
       config: new ConfigStore(dbOf('config'), { ...config.config, audit, logger: config.logger }),
       audit,
     };
-    return { databases, stores, migrate: migrators.find(({ file }) => file.name === MAIN_DATABASE)!.migrator, migrationsAtOpen };
+    const migrate = new MigrationSet(migrators.map(({ file, migrator }) => ({ path: file.path, stores: file.stores, migrator })));
+    return { databases, stores, migrate, migrationsAtOpen };
   } catch (error) {
     closeDatabases(databases);
     throw openError(error, current?.path);
@@ -581,5 +583,5 @@ function checkObject<T>(value: T, name: string): T & object {
 }
 
 function checkPath(path: unknown): void {
-  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`The backup path must be a non-empty string, got ${JSON.stringify(path)}.`, { path });
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`The backup path must be a non-empty string, got ${showValue(path)}.`, { path });
 }

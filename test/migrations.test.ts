@@ -103,6 +103,30 @@ describe('shipped migrations', () => {
     db.close();
   });
 
+  it('split layout reverts one file', async () => {
+    const eventsPath = join(folder.path, 'events.db');
+    const storage = await openStorage({ dataDirectory: folder.path, databases: { events: eventsPath } });
+    expect(storage.migrate.files.map((file) => file.path)).toEqual([join(folder.path, 'porchlight.db'), eventsPath]);
+    expect(storage.migrate.currentVersion('events')).toBe(3);
+
+    const run = await storage.migrate.down({ store: 'events', to: 1 });
+    expect(run.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 3', 'events 2']);
+    expect(storage.migrate.currentVersion('events')).toBe(1);
+    expect(storage.migrate.currentVersion('faces')).toBe(1);
+    expect(storage.migrate.status().filter((entry) => entry.state === 'pending').map((entry) => `${entry.store} ${entry.version}`)).toEqual(['events 2', 'events 3']);
+
+    const again = await storage.migrate.up();
+    expect(again.steps.map((step) => `${step.store} ${step.version}`)).toEqual(['events 2', 'events 3']);
+    await storage.close();
+  });
+
+  it('unknown store is rejected', async () => {
+    const storage = await openStorage({ dataDirectory: folder.path });
+    await expect(storage.migrate.up({ store: 'photos' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    expect(() => storage.migrate.currentVersion('photos')).toThrow(/must be one of faces, events, metrics, config, audit/);
+    await storage.close();
+  });
+
   it('events store reverts alone', async () => {
     const storage = await openStorage({ dataDirectory: folder.path });
     storage.faces.addPerson({ id: 'alice', name: 'Alice', list: 'known' });
@@ -371,13 +395,18 @@ describe('porchlight migrate', () => {
   afterEach(() => folder.remove());
 
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return cliWith([], ...args);
+  }
+
+  /** Runs `porchlight migrate` with global options such as `--config FILE` before the command. */
+  async function cliWith(globalArgs: string[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let out = '';
     let err = '';
     stdout.on('data', (chunk) => { out += chunk; });
     stderr.on('data', (chunk) => { err += chunk; });
-    const code = await runCli(['--data-dir', folder.path, 'migrate', ...args], { stdout, stderr });
+    const code = await runCli(['--data-dir', folder.path, ...globalArgs, 'migrate', ...args], { stdout, stderr });
     return { code, stdout: out, stderr: err };
   }
 
@@ -411,6 +440,27 @@ describe('porchlight migrate', () => {
     const result = await cli('down', '--to', '0', '--no-backup');
     expect(result.stdout).toMatch(/Reverted events 1[\s\S]*Reverted faces 1/);
     expect(existsSync(join(folder.path, 'backups'))).toBe(false);
+  });
+
+  it('split layout migrates each file', async () => {
+    const config = join(folder.path, 'split.json');
+    const eventsPath = join(folder.path, 'events.db');
+    writeFileSync(config, JSON.stringify({ dataDirectory: folder.path, databases: { events: eventsPath } }));
+
+    const up = await cliWith(['--config', config], 'up');
+    expect(up.stdout).toMatch(/Applied events 3 merge_search_segments_later/);
+    expect(existsSync(eventsPath)).toBe(true);
+
+    const down = await cliWith(['--config', config], 'down', '--store', 'events', '--to', '0', '--no-backup');
+    expect(down.stdout).toMatch(/Reverted events 1 create_events/);
+    const events = new Database(eventsPath, { readonly: true });
+    expect(events.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'events'").pluck().get()).toBe(0);
+    events.close();
+
+    const status = JSON.parse((await cliWith(['--config', config], 'status', '--json')).stdout) as { databases: { path: string; migrations: { store: string; state: string }[] }[] };
+    expect(status.databases.map((database) => database.path)).toEqual([join(folder.path, 'porchlight.db'), eventsPath]);
+    expect(status.databases[1]!.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['events pending', 'events pending', 'events pending']);
+    expect(status.databases[0]!.migrations.every((entry) => entry.state === 'applied')).toBe(true);
   });
 
   it('down needs --to', async () => {

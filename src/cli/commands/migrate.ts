@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadMigrations, Migrator, type MigrationRun, type MigrationStatus } from '../../db/migrator.js';
-import { openDatabase } from '../../db/open-database.js';
-import { DATABASE_FILE, STORES } from '../../storage-manager.js';
+import { MigrationSet, type MigrationSetRun } from '../../db/migration-set.js';
+import { loadMigrations, Migrator, type MigrationStatus } from '../../db/migrator.js';
+import { openDatabase, type SqliteDatabase } from '../../db/open-database.js';
+import { databaseLayout, type DatabaseFile } from '../../operations/database-layout.js';
+import { resolveStorageConfig } from '../../operations/storage-config.js';
+import { STORES } from '../../storage-manager.js';
 import { UsageError, writeLine, type CliCommand, type CommandContext } from '../command.js';
 
 const USAGE = `Usage:
@@ -14,9 +16,10 @@ const USAGE = `Usage:
 
 Each store (${STORES.join(', ')}) has its own numbered migrations. --store limits the command to
 one store. Without --store, --to applies to every store: up stops each at version N, down reverts
-each store above N to N (down --to 0 removes every table). Before up or down changes a database
-that holds rows, a copy is written to DATA_DIR/backups with SQLite's online backup; --no-backup
-skips it.`;
+each store above N to N (down --to 0 removes every table). When the configuration gives stores
+database files of their own, each file is migrated with the stores it holds. Before up or down
+changes a database that holds rows, a copy is written with SQLite's online backup to the backup
+folder (DATA_DIR/backups unless the configuration names another); --no-backup skips it.`;
 
 export const migrateCommand: CliCommand = {
   name: 'migrate',
@@ -42,28 +45,32 @@ async function showStatus(context: CommandContext, args: string[]): Promise<numb
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (positionals.length > 0) throw new UsageError(`migrate status takes no arguments, got "${positionals[0]}"`);
 
-  const databasePath = join(context.dataDirectory, DATABASE_FILE);
-  let statuses: MigrationStatus[];
-  if (existsSync(databasePath)) {
-    const db = openDatabase(databasePath, { readonly: true });
-    try {
-      statuses = new Migrator(db, STORES, { backup: false }).status();
-    } finally {
-      db.close();
-    }
-  } else {
-    statuses = STORES.flatMap((store) => loadMigrations(store).map((migration) => ({ store, version: migration.version, name: migration.name, applied: false, appliedAt: undefined, state: 'pending' as const })));
-  }
-
+  const databases = layoutOf(context).map((file) => ({ path: file.path, exists: existsSync(file.path), migrations: statusOf(file) }));
   if (values.json === true) {
-    writeLine(context.stdout, JSON.stringify({ databasePath, exists: existsSync(databasePath), migrations: statuses }, null, 2));
+    writeLine(context.stdout, JSON.stringify({ databases, migrations: databases.flatMap((database) => database.migrations) }, null, 2));
     return 0;
   }
-  writeLine(context.stdout, existsSync(databasePath) ? `Database ${databasePath}` : `No database at ${databasePath} yet; every migration is pending.`);
-  const rows = [['store', 'version', 'name', 'state', 'applied at'], ...statuses.map((status) => [status.store, String(status.version), status.name, status.state, status.appliedAt ?? ''])];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) writeLine(context.stdout, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+
+  for (const database of databases) {
+    writeLine(context.stdout, database.exists ? `Database ${database.path}` : `No database at ${database.path} yet; every migration is pending.`);
+    const rows = [['store', 'version', 'name', 'state', 'applied at'], ...database.migrations.map((status) => [status.store, String(status.version), status.name, status.state, status.appliedAt ?? ''])];
+    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+    for (const row of rows) writeLine(context.stdout, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  }
   return 0;
+}
+
+/** Reads the migration states of one database file; a missing file has every migration pending. */
+function statusOf(file: DatabaseFile): MigrationStatus[] {
+  if (!existsSync(file.path)) {
+    return file.stores.flatMap((store) => loadMigrations(store).map((migration) => ({ store, version: migration.version, name: migration.name, applied: false, appliedAt: undefined, state: 'pending' as const })));
+  }
+  const db = openDatabase(file.path, { readonly: true });
+  try {
+    return new Migrator(db, file.stores, { backup: false }).status();
+  } finally {
+    db.close();
+  }
 }
 
 async function migrate(context: CommandContext, direction: 'up' | 'down', args: string[]): Promise<number> {
@@ -80,25 +87,35 @@ async function migrate(context: CommandContext, direction: 'up' | 'down', args: 
   if (direction === 'down' && values.to === undefined) throw new UsageError('migrate down needs --to N, the version to revert to (0 removes the store)');
   const to = values.to === undefined ? undefined : versionOption(values.to);
 
-  const databasePath = join(context.dataDirectory, DATABASE_FILE);
-  if (direction === 'down' && !existsSync(databasePath)) throw new UsageError(`no database at ${databasePath}; nothing to revert`);
+  const config = resolveStorageConfig(context.storageOptions());
+  const concerned = databaseLayout(config, STORES).filter((file) => values.store === undefined || file.stores.includes(values.store));
+  // Files that were never created have nothing to revert.
+  const files = direction === 'down' ? concerned.filter((file) => existsSync(file.path)) : concerned;
+  if (files.length === 0) throw new UsageError(`no database at ${concerned.map((file) => file.path).join(' or ')}; nothing to revert`);
 
-  const db = openDatabase(databasePath);
-  let run: MigrationRun;
+  const opened: { file: DatabaseFile; db: SqliteDatabase }[] = [];
+  let run: MigrationSetRun;
   try {
-    const migrator = new Migrator(db, STORES, { backup: values['no-backup'] !== true });
+    for (const file of files) opened.push({ file, db: openDatabase(file.path, { durability: config.durability, wal: config.wal }) });
+    const backup = { backup: values['no-backup'] !== true, backupDirectory: config.migrations.backupDirectory ?? config.backupDirectory };
+    const migrations = new MigrationSet(opened.map(({ file, db }) => ({ path: file.path, stores: file.stores, migrator: new Migrator(db, file.stores, backup) })));
     const scope = values.store === undefined ? {} : { store: values.store };
-    run = direction === 'up' ? await migrator.up({ ...scope, to }) : await migrator.down({ ...scope, to: to! });
+    run = direction === 'up' ? await migrations.up({ ...scope, to }) : await migrations.down({ ...scope, to: to! });
   } finally {
-    db.close();
+    for (const { db } of opened) db.close();
   }
 
-  if (run.backupPath !== undefined) writeLine(context.stdout, `Backup written to ${run.backupPath}`);
+  for (const backupPath of run.backupPaths) writeLine(context.stdout, `Backup written to ${backupPath}`);
   if (run.steps.length === 0) writeLine(context.stdout, direction === 'up' ? 'Nothing to apply.' : 'Nothing to revert.');
   for (const step of run.steps) {
     writeLine(context.stdout, `${direction === 'up' ? 'Applied' : 'Reverted'} ${step.store} ${step.version} ${step.name} (${step.durationMs.toFixed(0)} ms)`);
   }
   return 0;
+}
+
+/** Returns the database files of the configured layout: one file, plus one per store given a path of its own. */
+function layoutOf(context: CommandContext): DatabaseFile[] {
+  return databaseLayout(resolveStorageConfig(context.storageOptions()), STORES);
 }
 
 function versionOption(value: string): number {

@@ -1,0 +1,80 @@
+import { invalidArgument, showValue } from '../errors.js';
+import { checkKeys } from '../faces/face-database.js';
+import type { MigrateDownOptions, MigrateUpOptions, MigrationRun, MigrationStatus, Migrator } from './migrator.js';
+
+/** One database file and the runner of the stores it holds. */
+export interface MigrationFile {
+  path: string;
+  /** The file's stores, in the order their migrations are applied. */
+  stores: readonly string[];
+  migrator: Migrator;
+}
+
+/** The result of a `MigrationSet` run: the steps of every file, and every copy taken before them. */
+export interface MigrationSetRun extends MigrationRun {
+  /** One path per database file that was copied before it changed, in the order the files ran. */
+  backupPaths: string[];
+}
+
+/**
+ * Applies and reverts the migrations of every database file of one storage. The configuration may
+ * put stores in files of their own. A call for one store goes to the runner of that store's file, and
+ * a call for all stores runs each file in turn (`up` from the main file on, `down` in reverse). Each
+ * file keeps its own history, lock and backup.
+ */
+export class MigrationSet {
+  readonly #files: readonly MigrationFile[];
+  readonly #stores: readonly string[];
+
+  constructor(files: readonly MigrationFile[]) {
+    this.#files = files;
+    this.#stores = files.flatMap((file) => file.stores);
+  }
+
+  /** The database files and their stores, in the order `up` runs them. */
+  get files(): readonly MigrationFile[] {
+    return this.#files;
+  }
+
+  /** Returns every migration of every store with its state, file by file, in the order `up` applies them. */
+  status(): MigrationStatus[] {
+    return this.#files.flatMap((file) => file.migrator.status());
+  }
+
+  /** Returns the highest version of `store` recorded in its database, 0 when none. */
+  currentVersion(store: string): number {
+    return this.#fileOf(store, 'store').migrator.currentVersion(store);
+  }
+
+  /** Applies pending migrations up to `options.to` in every file, or in the file of `options.store`. */
+  async up(options: MigrateUpOptions = {}): Promise<MigrationSetRun> {
+    checkKeys(options, ['store', 'to'], 'options');
+    const files = options.store === undefined ? this.#files : [this.#fileOf(options.store, 'options.store')];
+    const runs: MigrationRun[] = [];
+    for (const file of files) runs.push(await file.migrator.up(options));
+    return combine('up', runs);
+  }
+
+  /** Reverts applied migrations above `options.to`, newest file first, or in the file of `options.store`. */
+  async down(options: MigrateDownOptions): Promise<MigrationSetRun> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
+    checkKeys(options, ['store', 'to'], 'options');
+    const files = options.store === undefined ? [...this.#files].reverse() : [this.#fileOf(options.store, 'options.store')];
+    const runs: MigrationRun[] = [];
+    for (const file of files) runs.push(await file.migrator.down(options));
+    return combine('down', runs);
+  }
+
+  #fileOf(store: unknown, name: string): MigrationFile {
+    const file = this.#files.find((entry) => entry.stores.includes(store as string));
+    if (typeof store !== 'string' || file === undefined) {
+      throw invalidArgument(`${name} must be one of ${this.#stores.join(', ')}, got ${showValue(store)}.`, { store });
+    }
+    return file;
+  }
+}
+
+function combine(direction: 'up' | 'down', runs: readonly MigrationRun[]): MigrationSetRun {
+  const backupPaths = runs.flatMap((run) => (run.backupPath === undefined ? [] : [run.backupPath]));
+  return { direction, steps: runs.flatMap((run) => run.steps), backupPath: backupPaths[0], backupPaths };
+}
