@@ -117,3 +117,17 @@ export class SearchPoolError extends PorchlightError {
 export function invalidArgument(message: string, details?: Record<string, unknown>): ValidationError {
   return new ValidationError(ErrorCodes.INVALID_ARGUMENT, message, { details });
 }
+
+/**
+ * Formats a rejected value for an error message as JSON. Unlike `JSON.stringify` it never throws
+ * (a bigint or a cycle would) and never returns undefined.
+ */
+export function showValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ErrorCodes, StorageError, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, StorageError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { toEpochMs, toIsoString, type TimeInput } from '../metrics/timestamp.js';
@@ -128,7 +128,7 @@ export class AuditLog {
     checkText(entry.target, 'entry.target', MAX_TARGET_LENGTH);
     const details = entry.details ?? {};
     if (details === null || typeof details !== 'object' || Array.isArray(details)) {
-      throw invalidArgument(`entry.details must be a plain object, got ${JSON.stringify(details)}.`, {});
+      throw invalidArgument(`entry.details must be a plain object, got ${showValue(details)}.`, {});
     }
     const detailsJson = canonicalJson(details, 'entry.details');
     if (detailsJson.length > MAX_DETAILS_LENGTH) {
@@ -148,12 +148,12 @@ export class AuditLog {
       throw new ValidationError(ErrorCodes.INVALID_TIME_RANGE, `filter.end (${toIsoString(end)}) is before filter.start (${toIsoString(start)}); swap them.`, { details: { start, end } });
     }
     for (const name of ['actor', 'action', 'target'] as const) {
-      if (filter[name] !== undefined && typeof filter[name] !== 'string') throw invalidArgument(`filter.${name} must be a string, got ${JSON.stringify(filter[name])}.`, {});
+      if (filter[name] !== undefined && typeof filter[name] !== 'string') throw invalidArgument(`filter.${name} must be a string, got ${showValue(filter[name])}.`, {});
     }
     const limit = filter.limit ?? DEFAULTS.limit;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalidArgument(`filter.limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}.`, { limit });
     const order = filter.order ?? 'asc';
-    if (order !== 'asc' && order !== 'desc') throw invalidArgument(`filter.order must be "asc" or "desc", got ${JSON.stringify(order)}.`, {});
+    if (order !== 'asc' && order !== 'desc') throw invalidArgument(`filter.order must be "asc" or "desc", got ${showValue(order)}.`, {});
     const after = filter.cursor === undefined ? null : decodeCursor(filter.cursor, order);
 
     return this.#query({ start, end, actor: filter.actor ?? null, action: filter.action ?? null, target: filter.target ?? null, limit, order, after });
@@ -270,12 +270,12 @@ function decodeCursor(cursor: unknown, order: 'asc' | 'desc'): number {
 
 function checkText(value: unknown, name: string, maxLength: number): asserts value is string {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
-    throw invalidArgument(`${name} must be a non-empty string of at most ${maxLength} characters, got ${JSON.stringify(value)}.`, { [name]: value });
+    throw invalidArgument(`${name} must be a non-empty string of at most ${maxLength} characters, got ${showValue(value)}.`, { [name]: value });
   }
 }
 
 function checkAction(action: unknown): asserts action is string {
   if (typeof action !== 'string' || action.length > MAX_ACTION_LENGTH || !ACTION_PATTERN.test(action)) {
-    throw invalidArgument(`entry.action must be dotted lower-case words such as "person.added" (letters, digits, "_"; at most ${MAX_ACTION_LENGTH} characters), got ${JSON.stringify(action)}.`, { action });
+    throw invalidArgument(`entry.action must be dotted lower-case words such as "person.added" (letters, digits, "_"; at most ${MAX_ACTION_LENGTH} characters), got ${showValue(action)}.`, { action });
   }
 }

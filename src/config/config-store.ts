@@ -4,7 +4,7 @@ import { AUDIT_ACTIONS } from '../audit/audit-actions.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalJson, type JsonValue } from '../audit/canonical-json.js';
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { toIsoString } from '../metrics/timestamp.js';
@@ -280,18 +280,18 @@ function toVersion(row: VersionRow): ConfigVersion {
 
 function checkKey(key: unknown, name: string): asserts key is string {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw invalidArgument(`${name} must be 1 to 128 letters, digits, ".", "_", "/" or "-", starting with a letter or digit; got ${JSON.stringify(key)}.`, { key });
+    throw invalidArgument(`${name} must be 1 to 128 letters, digits, ".", "_", "/" or "-", starting with a letter or digit; got ${showValue(key)}.`, { key });
   }
 }
 
 function checkVersion(version: unknown, name: string): asserts version is number {
   if (!Number.isSafeInteger(version) || (version as number) < 1) {
-    throw invalidArgument(`${name} must be a positive integer, got ${JSON.stringify(version)}.`, { [name]: version });
+    throw invalidArgument(`${name} must be a positive integer, got ${showValue(version)}.`, { [name]: version });
   }
 }
 
 function checkOptions(options: unknown, allowed: readonly string[], name: string): void {
-  if (options === null || typeof options !== 'object') throw invalidArgument(`${name} must be an object, got ${JSON.stringify(options)}.`, {});
+  if (options === null || typeof options !== 'object') throw invalidArgument(`${name} must be an object, got ${showValue(options)}.`, {});
   checkKeys(options, allowed, name);
 }
 
@@ -299,10 +299,10 @@ function checkChange(options: unknown): { author: string; comment: string | null
   checkOptions(options, ['author', 'comment'], 'options');
   const { author, comment } = options as Partial<ConfigChangeOptions>;
   if (typeof author !== 'string' || author.trim().length === 0 || author.length > MAX_AUTHOR_LENGTH) {
-    throw invalidArgument(`options.author must name who makes the change (a non-empty string of at most ${MAX_AUTHOR_LENGTH} characters), got ${JSON.stringify(author)}.`, { author });
+    throw invalidArgument(`options.author must name who makes the change (a non-empty string of at most ${MAX_AUTHOR_LENGTH} characters), got ${showValue(author)}.`, { author });
   }
   if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT_LENGTH)) {
-    throw invalidArgument(`options.comment must be a string of at most ${MAX_COMMENT_LENGTH} characters, got ${JSON.stringify(comment)}.`, {});
+    throw invalidArgument(`options.comment must be a string of at most ${MAX_COMMENT_LENGTH} characters, got ${showValue(comment)}.`, {});
   }
   return { author, comment: comment ?? null };
 }

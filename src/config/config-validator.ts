@@ -1,7 +1,7 @@
 import { Ajv, type AnySchemaObject, type ValidateFunction } from 'ajv';
 
 import type { JsonValue } from '../audit/canonical-json.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, showValue } from '../errors.js';
 
 /** Returns the problems of a document, one message each; an empty list or `undefined` accepts it. */
 export type ConfigValidatorFunction = (value: JsonValue) => readonly string[] | undefined | void;
@@ -19,7 +19,7 @@ export type CompiledValidator = (value: JsonValue) => string[];
 export function compileValidator(validator: unknown, name: string): CompiledValidator {
   if (typeof validator === 'function') return runFunction(validator as ConfigValidatorFunction, name);
   if (validator === null || typeof validator !== 'object' || Array.isArray(validator)) {
-    throw invalidArgument(`${name} must be a function that returns messages or a JSON Schema object, got ${JSON.stringify(validator)}.`, {});
+    throw invalidArgument(`${name} must be a function that returns messages or a JSON Schema object, got ${showValue(validator)}.`, {});
   }
 
   let validate: ValidateFunction;
@@ -42,7 +42,7 @@ function runFunction(validator: ConfigValidatorFunction, name: string): Compiled
     const messages = validator(value);
     if (messages === undefined) return [];
     if (!Array.isArray(messages) || !messages.every((message) => typeof message === 'string')) {
-      throw invalidArgument(`${name} must return an array of message strings or undefined, got ${JSON.stringify(messages)}.`, {});
+      throw invalidArgument(`${name} must return an array of message strings or undefined, got ${showValue(messages)}.`, {});
     }
     return [...messages];
   };

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 
-import { ErrorCodes, MigrationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, MigrationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { backupDatabase } from './backup-database.js';
@@ -94,9 +94,9 @@ export class Migrator {
   constructor(db: SqliteDatabase, stores: readonly string[], options: MigratorOptions = {}) {
     checkKeys(options, ['directory', 'logger', 'backup', 'backupDirectory'], 'options');
     const backup = options.backup ?? DEFAULT_OPTIONS.backup;
-    if (typeof backup !== 'boolean') throw invalidArgument(`options.backup must be true or false, got ${JSON.stringify(backup)}.`, { backup });
+    if (typeof backup !== 'boolean') throw invalidArgument(`options.backup must be true or false, got ${showValue(backup)}.`, { backup });
     if (options.backupDirectory !== undefined && (typeof options.backupDirectory !== 'string' || options.backupDirectory.length === 0)) {
-      throw invalidArgument(`options.backupDirectory must be a folder path, got ${JSON.stringify(options.backupDirectory)}.`, {});
+      throw invalidArgument(`options.backupDirectory must be a folder path, got ${showValue(options.backupDirectory)}.`, {});
     }
 
     this.#db = db;
@@ -325,13 +325,13 @@ export class Migrator {
 
   #checkStore(store: unknown, name: string): void {
     if (typeof store !== 'string' || !this.#migrations.has(store)) {
-      throw invalidArgument(`${name} must be one of ${this.#stores.join(', ')}, got ${JSON.stringify(store)}.`, { store });
+      throw invalidArgument(`${name} must be one of ${this.#stores.join(', ')}, got ${showValue(store)}.`, { store });
     }
   }
 
   #checkTarget(to: unknown, store: string | undefined): void {
     if (typeof to !== 'number' || !Number.isInteger(to) || to < 0) {
-      throw invalidArgument(`options.to must be a version number (an integer of 0 or more), got ${JSON.stringify(to)}.`, { to });
+      throw invalidArgument(`options.to must be a version number (an integer of 0 or more), got ${showValue(to)}.`, { to });
     }
     if (store !== undefined && to > this.#migrations.get(store)!.length) {
       throw invalidArgument(`Store ${store} has migrations up to version ${this.#migrations.get(store)!.length}; there is no version ${to}.`, { store, to });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { ErrorCodes, ValidationError } from '../errors.js';
+import { ErrorCodes, ValidationError, showValue } from '../errors.js';
 import { SEQUENCE_SPAN, type NormalizedFilter } from './event-filter.js';
 import { MAX_TIMESTAMP } from './event-time.js';
 
@@ -24,7 +24,7 @@ export function encodeCursor(position: CursorPosition, filter: NormalizedFilter,
 /** Decodes a cursor from `encodeCursor` for the same filter and order, or throws INVALID_CURSOR. */
 export function decodeCursor(cursor: unknown, filter: NormalizedFilter, order: 'asc' | 'desc'): CursorPosition {
   if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) {
-    throw invalidCursor(`query.cursor must be the nextCursor string of a previous page, got ${JSON.stringify(cursor)}.`);
+    throw invalidCursor(`query.cursor must be the nextCursor string of a previous page, got ${showValue(cursor)}.`);
   }
   const match = CURSOR_PATTERN.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (match === null) throw invalidCursor(`query.cursor ${JSON.stringify(cursor)} is malformed; pass nextCursor exactly as returned, or omit it to start from the first page.`);

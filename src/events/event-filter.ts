@@ -1,4 +1,4 @@
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { checkConfidence, checkText, checkType, endBeforeStart } from './event-input.js';
 import { toEpochMilliseconds } from './event-time.js';
@@ -76,11 +76,11 @@ export function normalizeFilter(filter: EventFilter, keys: readonly string[], na
 
   if (filter.parentId !== undefined) normalized.parentId = checkText(filter.parentId, `${name}.parentId`);
   if (filter.hasErrors !== undefined) {
-    if (typeof filter.hasErrors !== 'boolean') throw invalidArgument(`${name}.hasErrors must be true or false, got ${JSON.stringify(filter.hasErrors)}.`, { name });
+    if (typeof filter.hasErrors !== 'boolean') throw invalidArgument(`${name}.hasErrors must be true or false, got ${showValue(filter.hasErrors)}.`, { name });
     normalized.hasErrors = filter.hasErrors;
   }
   if (filter.keep !== undefined) {
-    if (typeof filter.keep !== 'boolean') throw invalidArgument(`${name}.keep must be true or false, got ${JSON.stringify(filter.keep)}.`, { name });
+    if (typeof filter.keep !== 'boolean') throw invalidArgument(`${name}.keep must be true or false, got ${showValue(filter.keep)}.`, { name });
     normalized.keep = filter.keep;
   }
   if (filter.search !== undefined) normalized.search = toFtsQuery(filter.search, `${name}.search`);
@@ -151,7 +151,7 @@ function addList(conditions: string[], params: Record<string, unknown>, column: 
 }
 
 function checkList(values: unknown, name: string, checkValue: (value: unknown, name: string) => string): string[] {
-  if (!Array.isArray(values)) throw invalidArgument(`${name} must be an array of strings, got ${JSON.stringify(values)}.`, { name });
+  if (!Array.isArray(values)) throw invalidArgument(`${name} must be an array of strings, got ${showValue(values)}.`, { name });
   if (values.length === 0) throw invalidArgument(`${name} is empty, which would match no event; omit ${name} to match every value.`, { name });
   if (values.length > MAX_FILTER_VALUES) throw invalidArgument(`${name} has ${values.length} values; at most ${MAX_FILTER_VALUES} are accepted.`, { name });
   return [...new Set(values.map((value, index) => checkValue(value, `${name}[${index}]`)))];
@@ -166,7 +166,7 @@ function toFtsQuery(search: unknown, name: string): string {
     throw invalidArgument(`${name} must be a string of at most ${MAX_SEARCH_LENGTH} characters, got ${typeof search === 'string' ? `${search.length} characters` : JSON.stringify(search)}.`, { name });
   }
   const words = search.split(/\s+/).filter((word) => /[\p{L}\p{N}]/u.test(word));
-  if (words.length === 0) throw invalidArgument(`${name} has no letters or digits to search for, got ${JSON.stringify(search)}.`, { name });
+  if (words.length === 0) throw invalidArgument(`${name} has no letters or digits to search for, got ${showValue(search)}.`, { name });
   return words.map((word) => {
     const prefix = word.endsWith('*');
     const text = prefix ? word.slice(0, -1) : word;

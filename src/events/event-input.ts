@@ -1,8 +1,8 @@
-import { ErrorCodes, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { createEventId } from './event-id.js';
 import { MAX_TIMESTAMP, toEpochMilliseconds } from './event-time.js';
-import type { EventPatch, JsonValue, NewEvent } from './event-types.js';
+import type { EventPatch, JsonValue, NewEvent, TimeInput } from './event-types.js';
 import { isPlainObject, serializeJsonArray, serializeJsonObject } from './json-value.js';
 
 export const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -70,33 +70,36 @@ export function prepareEvent(event: NewEvent, name: string | (() => string), now
     }
   }
 
-  const timestamp = event.timestamp === undefined ? now : isEpochMilliseconds(event.timestamp) ? event.timestamp : toEpochMilliseconds(event.timestamp, `${nameOf()}.timestamp`);
-  const endTime = event.endTime === undefined || event.endTime === null ? null
-    : isEpochMilliseconds(event.endTime) ? event.endTime : toEpochMilliseconds(event.endTime, `${nameOf()}.endTime`);
+  // Each field is read once: a getter could return a different value on a second read.
+  const { id, type, timestamp: start, endTime: end, source, confidence, label, subLabel, personId, stage, data, enrichments, errors, parentId, keep } = event;
+  const timestamp = start === undefined ? now : requiredTime(start, nameOf, 'timestamp');
+  const endTime = end === undefined || end === null ? null : requiredTime(end, nameOf, 'endTime');
   if (endTime !== null && endTime < timestamp) {
     throw endBeforeStart(`${nameOf()}.endTime`, endTime, timestamp);
   }
 
   const searchStrings: string[] = [];
-  const dataText = isEmptyObject(event.data) ? '{}' : serializeJsonObject(event.data, `${nameOf()}.data`, searchStrings);
-  const errors = event.errors ?? [];
+  const dataText = isEmptyObject(data) ? '{}' : serializeJsonObject(data, `${nameOf()}.data`, searchStrings);
+  const errorList = errors ?? [];
+  const errorText = Array.isArray(errorList) && errorList.length === 0 ? '[]' : serializeJsonArray(errorList, `${nameOf()}.errors`);
   return {
-    id: event.id === undefined ? createEventId(timestamp) : isText(event.id) ? event.id : checkText(event.id, `${nameOf()}.id`),
-    type: typeof event.type === 'string' && CUSTOM_TYPE_PATTERN.test(event.type) ? event.type : checkType(event.type, `${nameOf()}.type`),
+    id: id === undefined ? createEventId(timestamp) : requiredText(id, nameOf, 'id'),
+    type: typeof type === 'string' && CUSTOM_TYPE_PATTERN.test(type) ? type : checkType(type, `${nameOf()}.type`),
     timestamp,
     endTime,
-    source: isText(event.source) ? event.source : checkText(event.source, `${nameOf()}.source`),
-    confidence: event.confidence === undefined || event.confidence === null ? null : isConfidence(event.confidence) ? event.confidence : checkConfidence(event.confidence, `${nameOf()}.confidence`),
-    label: optionalText(event.label, nameOf, 'label'),
-    subLabel: optionalText(event.subLabel, nameOf, 'subLabel'),
-    personId: optionalText(event.personId, nameOf, 'personId'),
-    stage: optionalText(event.stage, nameOf, 'stage'),
+    source: requiredText(source, nameOf, 'source'),
+    confidence: confidence === undefined || confidence === null ? null : requiredConfidence(confidence, nameOf),
+    label: optionalText(label, nameOf, 'label'),
+    subLabel: optionalText(subLabel, nameOf, 'subLabel'),
+    personId: optionalText(personId, nameOf, 'personId'),
+    stage: optionalText(stage, nameOf, 'stage'),
     data: dataText,
-    enrichments: isEmptyObject(event.enrichments) ? '{}' : serializeJsonObject(event.enrichments, `${nameOf()}.enrichments`),
-    errors: Array.isArray(errors) && errors.length === 0 ? '[]' : serializeJsonArray(errors, `${nameOf()}.errors`),
-    errorCount: errors.length,
-    parentId: optionalText(event.parentId, nameOf, 'parentId'),
-    keep: event.keep === undefined ? 0 : Number(typeof event.keep === 'boolean' ? event.keep : checkBoolean(event.keep, `${nameOf()}.keep`)),
+    enrichments: isEmptyObject(enrichments) ? '{}' : serializeJsonObject(enrichments, `${nameOf()}.enrichments`),
+    errors: errorText,
+    // serializeJsonArray accepted errorList, so it is an array.
+    errorCount: (errorList as unknown[]).length,
+    parentId: optionalText(parentId, nameOf, 'parentId'),
+    keep: keep === undefined ? 0 : Number(typeof keep === 'boolean' ? keep : checkBoolean(keep, `${nameOf()}.keep`)),
     searchText: searchStrings.length === 0 ? '' : searchStrings.join('\n'),
   };
 }
@@ -127,7 +130,7 @@ export function preparePatch(patch: EventPatch): PreparedPatch {
 }
 
 export function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be true or false, got ${JSON.stringify(value)}.`, { name });
+  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be true or false, got ${showValue(value)}.`, { name });
   return value;
 }
 
@@ -138,14 +141,14 @@ export function endBeforeStart(name: string, end: number, start: number): Valida
 
 export function checkType(type: unknown, name: string): string {
   if (typeof type !== 'string' || !CUSTOM_TYPE_PATTERN.test(type)) {
-    throw invalidArgument(`${name} must be an event type such as "motion" or "doorbell_press", or a custom one of 1 to 64 letters, digits, "_", ".", ":" or "-" starting with a letter or digit; got ${JSON.stringify(type)}.`, { name });
+    throw invalidArgument(`${name} must be an event type such as "motion" or "doorbell_press", or a custom one of 1 to 64 letters, digits, "_", ".", ":" or "-" starting with a letter or digit; got ${showValue(type)}.`, { name });
   }
   return type;
 }
 
 export function checkText(value: unknown, name: string): string {
   if (!isText(value)) {
-    throw invalidArgument(`${name} must be a string of 1 to ${MAX_TEXT_LENGTH} characters without control characters, got ${JSON.stringify(value)}.`, { name });
+    throw invalidArgument(`${name} must be a string of 1 to ${MAX_TEXT_LENGTH} characters without control characters, got ${showValue(value)}.`, { name });
   }
   return value;
 }
@@ -157,7 +160,19 @@ function namedOptionalText(value: unknown, name: string): string | null {
 /** Checks an optional text field of a new event, building its name only when the value is rejected. */
 function optionalText(value: unknown, nameOf: () => string, field: string): string | null {
   if (value === undefined || value === null) return null;
+  return requiredText(value, nameOf, field);
+}
+
+function requiredText(value: unknown, nameOf: () => string, field: string): string {
   return isText(value) ? value : checkText(value, `${nameOf()}.${field}`);
+}
+
+function requiredTime(value: TimeInput, nameOf: () => string, field: string): number {
+  return isEpochMilliseconds(value) ? value : toEpochMilliseconds(value, `${nameOf()}.${field}`);
+}
+
+function requiredConfidence(value: unknown, nameOf: () => string): number {
+  return isConfidence(value) ? value : checkConfidence(value, `${nameOf()}.confidence`);
 }
 
 function isText(value: unknown): value is string {
@@ -186,7 +201,7 @@ function optionalTime(value: unknown, name: string): number | null {
 
 export function checkConfidence(value: unknown, name: string): number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw invalidArgument(`${name} must be a number from 0 to 1, got ${JSON.stringify(value)}.`, { name });
+    throw invalidArgument(`${name} must be a number from 0 to 1, got ${showValue(value)}.`, { name });
   }
   return value;
 }

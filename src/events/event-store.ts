@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ConflictError, ErrorCodes, NotFoundError, ValidationError, invalidArgument } from '../errors.js';
+import { ConflictError, ErrorCodes, NotFoundError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from './event-cursor.js';
@@ -81,6 +81,7 @@ export class EventStore {
   readonly #insertText: Statement;
   readonly #selectById: Statement;
   readonly #idExists: Statement;
+  #storing = false;
 
   constructor(db: SqliteDatabase, options: EventStoreOptions = {}) {
     checkKeys(options, ['logger'], 'options.events');
@@ -170,7 +171,7 @@ export class EventStore {
     const start = toEpochMilliseconds(options.start, 'options.start');
     const end = toEpochMilliseconds(options.end, 'options.end');
     if (end < start) throw endBeforeStart('options.end', end, start);
-    if (options.bucket !== 'hour' && options.bucket !== 'day') throw invalidArgument(`options.bucket must be "hour" or "day", got ${JSON.stringify(options.bucket)}.`, {});
+    if (options.bucket !== 'hour' && options.bucket !== 'day') throw invalidArgument(`options.bucket must be "hour" or "day", got ${showValue(options.bucket)}.`, {});
     const timeZone = options.timeZone === undefined ? 'UTC' : canonicalTimeZone(options.timeZone, 'options.timeZone');
     const bucketCount = (end - start) / (options.bucket === 'hour' ? HOUR : DAY);
     if (bucketCount > MAX_BUCKETS) throw invalidArgument(`options.start to options.end spans about ${Math.ceil(bucketCount)} ${options.bucket}s; at most ${MAX_BUCKETS} buckets are returned. Use day buckets or a shorter range.`, {});
@@ -185,6 +186,20 @@ export class EventStore {
    * `nameOf` names an event in messages.
    */
   #store(events: readonly NewEvent[], requireParent: boolean, nameOf: (index: number) => string): string[] {
+    // Events are checked inside the write, so a getter of an event could call back in. A nested
+    // store would number its events behind the outer batch's counter.
+    if (this.#storing) {
+      throw invalidArgument('storeEvent or storeEvents was called while another call was still storing its events, for example from a getter of an event; store the second batch after the first returns.', {});
+    }
+    this.#storing = true;
+    try {
+      return this.#storeOnce(events, requireParent, nameOf);
+    } finally {
+      this.#storing = false;
+    }
+  }
+
+  #storeOnce(events: readonly NewEvent[], requireParent: boolean, nameOf: (index: number) => string): string[] {
     const now = Date.now();
     const ids = new Array<string>(events.length);
     const write = this.#db.transaction(() => {
@@ -210,7 +225,7 @@ export class EventStore {
    * Returns a function that numbers events within their millisecond, continuing after the events
    * already stored. Call it for each event just before inserting that event. An event behind the
    * newest millisecond seen so far looks up the last number of its millisecond in the table, which
-   * already holds this batch's earlier events. Events in time order need no lookup and no map entry.
+   * already contains this batch's earlier events. Events in time order need no lookup and no map entry.
    */
   #sequenceCounter(): (event: PreparedEvent) => number {
     const newest = this.#newest.get() as { timestamp: number; sequence: number } | undefined;
@@ -378,10 +393,10 @@ export class EventStore {
 function checkQuery(query: EventQuery): { filter: NormalizedFilter; order: 'asc' | 'desc'; limit: number; cursor: CursorPosition | undefined } {
   const filter = normalizeFilter(query, QUERY_KEYS, 'query');
   const order = query.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw invalidArgument(`query.order must be "asc" or "desc", got ${JSON.stringify(query.order)}.`, {});
+  if (order !== 'asc' && order !== 'desc') throw invalidArgument(`query.order must be "asc" or "desc", got ${showValue(query.order)}.`, {});
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw invalidArgument(`query.limit must be a positive integer of at most ${MAX_PAGE_SIZE}, got ${JSON.stringify(query.limit)}.`, { limit: query.limit });
+    throw invalidArgument(`query.limit must be a positive integer of at most ${MAX_PAGE_SIZE}, got ${showValue(query.limit)}.`, { limit: query.limit });
   }
   const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, filter, order);
   return { filter, order, limit, cursor };
@@ -405,7 +420,7 @@ function checkStoreOptions(options: StoreEventOptions): boolean {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object such as { requireParent: false }.', {});
   checkKeys(options, ['requireParent'], 'options');
   const requireParent = options.requireParent ?? true;
-  if (typeof requireParent !== 'boolean') throw invalidArgument(`options.requireParent must be true or false, got ${JSON.stringify(requireParent)}.`, {});
+  if (typeof requireParent !== 'boolean') throw invalidArgument(`options.requireParent must be true or false, got ${showValue(requireParent)}.`, {});
   return requireParent;
 }
 

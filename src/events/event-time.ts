@@ -1,4 +1,4 @@
-import { ErrorCodes, ValidationError } from '../errors.js';
+import { ErrorCodes, ValidationError, showValue } from '../errors.js';
 import type { TimeInput } from './event-types.js';
 
 /** Latest storable time, 9999-12-31T23:59:59.999Z; earliest is the Unix epoch. */
@@ -59,7 +59,7 @@ export function toIso(milliseconds: number): string {
 function parseIso(text: string, name: string): number {
   const match = ISO_PATTERN.exec(text);
   if (match === null) {
-    throw invalidTime(`${name} must be an ISO 8601 time with a zone, such as 2026-03-29T01:30:00.000Z or 2026-03-29T03:30:00+02:00, got ${JSON.stringify(text)}.`, name, text);
+    throw invalidTime(`${name} must be an ISO 8601 time with a zone, such as 2026-03-29T01:30:00.000Z or 2026-03-29T03:30:00+02:00, got ${showValue(text)}.`, name, text);
   }
   const [, year, month, day, hour, minute, second = '0', fraction = '', zone] = match;
   const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();

@@ -91,7 +91,8 @@ function findProblem(value: unknown, path: string, depth: number, ancestors: Set
   }
 
   ancestors.add(value);
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [`${path}[${index}]`, item]) : Object.entries(value).map(([key, item]) => [`${path}.${key}`, item]);
+  // Array.from visits the holes of a sparse array as undefined, which map would skip.
+  const entries: [string, unknown][] = Array.isArray(value) ? Array.from(value, (item, index) => [`${path}[${index}]`, item]) : Object.entries(value).map(([key, item]) => [`${path}.${key}`, item]);
   for (const [itemPath, item] of entries) {
     const problem = findProblem(item, itemPath, depth + 1, ancestors);
     if (problem !== undefined) return problem;

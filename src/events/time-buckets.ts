@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, showValue } from '../errors.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
@@ -14,7 +14,7 @@ const offsets = new LRUCache<string, number>({ max: 50_000 });
 /** Checks an IANA time zone name and returns its canonical spelling, for example `UTC` for `utc`. */
 export function canonicalTimeZone(timeZone: unknown, name: string): string {
   if (typeof timeZone !== 'string' || timeZone.length === 0) {
-    throw invalidArgument(`${name} must be an IANA time zone name such as "Europe/Berlin", got ${JSON.stringify(timeZone)}.`, { name });
+    throw invalidArgument(`${name} must be an IANA time zone name such as "Europe/Berlin", got ${showValue(timeZone)}.`, { name });
   }
   try {
     return formatterFor(timeZone).resolvedOptions().timeZone;

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 import { DIRECTORY_MODE, FILE_MODE, type SqliteDatabase } from '../db/open-database.js';
-import { ConflictError, invalidArgument } from '../errors.js';
+import { ConflictError, invalidArgument, showValue } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import type { StorageManager } from '../storage-manager.js';
 import { listDataTables, quoteIdentifier, type DataTable } from './database-tables.js';
@@ -30,7 +30,7 @@ const WRITE_CHUNK = 1 << 20;
  * written under a temporary name beside `destination` and renamed when every file is synced.
  */
 export function exportStorage(storage: StorageManager, destination: string): ExportSummary {
-  if (typeof destination !== 'string' || destination.length === 0) throw invalidArgument(`The export destination must be a folder path, got ${JSON.stringify(destination)}.`, { destination });
+  if (typeof destination !== 'string' || destination.length === 0) throw invalidArgument(`The export destination must be a folder path, got ${showValue(destination)}.`, { destination });
   const target = resolve(destination);
   checkDestination(target);
   const started = performance.now();

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AUDIT_ACTIONS } from '../audit/audit-actions.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ConflictError, ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument } from '../errors.js';
+import { ConflictError, ErrorCodes, NotFoundError, StorageError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { FaceIndex, METRICS, prepareVector, type IndexHit, type Metric, type VectorInput } from './face-index.js';
 import { searchAborted, type SearchPool } from './search-pool.js';
@@ -174,9 +174,9 @@ export class FaceDatabase {
     const metric = options.metric ?? 'l2';
     const models = options.models ?? {};
     const personCacheSize = options.personCacheSize ?? 10_000;
-    if (!METRICS.includes(metric)) throw invalidArgument(`options.faces.metric must be "l2" or "cosine", got ${JSON.stringify(metric)}.`, { metric });
+    if (!METRICS.includes(metric)) throw invalidArgument(`options.faces.metric must be "l2" or "cosine", got ${showValue(metric)}.`, { metric });
     for (const [name, modelMetric] of Object.entries(models)) {
-      if (!METRICS.includes(modelMetric)) throw invalidArgument(`options.faces.models.${name} must be "l2" or "cosine", got ${JSON.stringify(modelMetric)}.`, { model: name });
+      if (!METRICS.includes(modelMetric)) throw invalidArgument(`options.faces.models.${name} must be "l2" or "cosine", got ${showValue(modelMetric)}.`, { model: name });
     }
     if (!Number.isInteger(personCacheSize) || personCacheSize < 1) {
       throw invalidArgument(`options.faces.personCacheSize must be a positive integer, got ${personCacheSize}.`, { personCacheSize });
@@ -314,7 +314,7 @@ export class FaceDatabase {
   enrollMany(enrollments: readonly Enrollment[], options: EnrollManyOptions = {}): EnrollManyResult {
     const model = checkModel(options.model ?? DEFAULT_MODEL);
     const onExisting = options.onExisting ?? 'error';
-    if (onExisting !== 'error' && onExisting !== 'append') throw invalidArgument(`options.onExisting must be "error" or "append", got ${JSON.stringify(onExisting)}.`, { onExisting });
+    if (onExisting !== 'error' && onExisting !== 'append') throw invalidArgument(`options.onExisting must be "error" or "append", got ${showValue(onExisting)}.`, { onExisting });
     if (!Array.isArray(enrollments)) throw invalidArgument('enrollMany expects an array of { person, encodings }.', {});
 
     let dimension: number | undefined;
@@ -727,19 +727,19 @@ function toPerson(row: PersonRow): Person {
 
 function checkId(id: unknown, name: string): asserts id is string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw invalidArgument(`${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${JSON.stringify(id)}.`, { [name]: id });
+    throw invalidArgument(`${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${showValue(id)}.`, { [name]: id });
   }
 }
 
 function checkList(list: unknown, name: string): asserts list is PersonList {
   if (!PERSON_LISTS.includes(list as PersonList)) {
-    throw invalidArgument(`${name} must be "known" or "blacklist", got ${JSON.stringify(list)}.`, { [name]: list });
+    throw invalidArgument(`${name} must be "known" or "blacklist", got ${showValue(list)}.`, { [name]: list });
   }
 }
 
 function checkModel(model: unknown): string {
   if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
-    throw invalidArgument(`The model name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(model)}.`, { model });
+    throw invalidArgument(`The model name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${showValue(model)}.`, { model });
   }
   return model;
 }
@@ -747,7 +747,7 @@ function checkModel(model: unknown): string {
 function checkMetadata(metadata: unknown, name: string): void {
   if (metadata === undefined) return;
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw invalidArgument(`${name} must be a plain object, got ${JSON.stringify(metadata)}.`, { [name]: metadata });
+    throw invalidArgument(`${name} must be a plain object, got ${showValue(metadata)}.`, { [name]: metadata });
   }
   try {
     JSON.stringify(metadata);
@@ -757,20 +757,20 @@ function checkMetadata(metadata: unknown, name: string): void {
 }
 
 function checkNewPerson(person: unknown): asserts person is NewPerson {
-  if (person === null || typeof person !== 'object') throw invalidArgument(`A person must be an object with id, name and list, got ${JSON.stringify(person)}.`, {});
+  if (person === null || typeof person !== 'object') throw invalidArgument(`A person must be an object with id, name and list, got ${showValue(person)}.`, {});
   const candidate = person as Partial<NewPerson>;
   checkKeys(candidate, ['id', 'name', 'list', 'reason', 'metadata'], 'person');
   checkId(candidate.id, 'person.id');
-  if (typeof candidate.name !== 'string' || candidate.name.trim().length === 0) throw invalidArgument(`person.name must be a non-empty string, got ${JSON.stringify(candidate.name)}.`, { name: candidate.name });
+  if (typeof candidate.name !== 'string' || candidate.name.trim().length === 0) throw invalidArgument(`person.name must be a non-empty string, got ${showValue(candidate.name)}.`, { name: candidate.name });
   checkList(candidate.list, 'person.list');
-  if (candidate.reason !== undefined && typeof candidate.reason !== 'string') throw invalidArgument(`person.reason must be a string, got ${JSON.stringify(candidate.reason)}.`, {});
+  if (candidate.reason !== undefined && typeof candidate.reason !== 'string') throw invalidArgument(`person.reason must be a string, got ${showValue(candidate.reason)}.`, {});
   checkMetadata(candidate.metadata, 'person.metadata');
 }
 
 function checkPatch(patch: PersonPatch): void {
   if (patch === null || typeof patch !== 'object') throw invalidArgument('The patch must be an object.', {});
   checkKeys(patch, ['name', 'list', 'reason', 'metadata'], 'patch');
-  if (patch.name !== undefined && (typeof patch.name !== 'string' || patch.name.trim().length === 0)) throw invalidArgument(`patch.name must be a non-empty string, got ${JSON.stringify(patch.name)}.`, {});
+  if (patch.name !== undefined && (typeof patch.name !== 'string' || patch.name.trim().length === 0)) throw invalidArgument(`patch.name must be a non-empty string, got ${showValue(patch.name)}.`, {});
   if (patch.list !== undefined) checkList(patch.list, 'patch.list');
   if (patch.reason !== undefined && patch.reason !== null && typeof patch.reason !== 'string') throw invalidArgument('patch.reason must be a string or null.', {});
   checkMetadata(patch.metadata, 'patch.metadata');

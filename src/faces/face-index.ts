@@ -1,4 +1,4 @@
-import { ErrorCodes, StorageError, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, StorageError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import {
   METRIC_IP, METRIC_L2, PAGE_BYTES, MAXIMUM_PAGES, STATE_BYTES, createKernelMemory, instantiateKernel, kernelHeapBase,
   type KernelExports,
@@ -144,7 +144,7 @@ export class FaceIndex {
     const { metric, dimension } = options;
     const initialCapacity = options.initialCapacity ?? 1024;
     if (!METRICS.includes(metric)) {
-      throw invalidArgument(`options.metric must be "l2" or "cosine", got ${JSON.stringify(metric)}.`, { metric });
+      throw invalidArgument(`options.metric must be "l2" or "cosine", got ${showValue(metric)}.`, { metric });
     }
     if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) {
       throw invalidArgument(`options.dimension must be an integer from 1 to ${MAX_DIMENSION}, got ${dimension}.`, { dimension });

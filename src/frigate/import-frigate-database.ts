@@ -1,4 +1,4 @@
-import { ValidationError, invalidArgument } from '../errors.js';
+import { ValidationError, invalidArgument, showValue } from '../errors.js';
 import { prepareEvent } from '../events/event-input.js';
 import { MAX_BATCH_SIZE } from '../events/event-store.js';
 import type { NewEvent } from '../events/event-types.js';
@@ -44,11 +44,11 @@ const MAX_LISTED_SKIPS = 100;
  * and event id, rejects the import unless `onInvalid` is `skip`.
  */
 export function importFrigateDatabase(storage: StorageManager, path: string, options: FrigateImportOptions = {}): FrigateImportSummary {
-  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`path must be the path of a Frigate database, got ${JSON.stringify(path)}.`, { path });
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`path must be the path of a Frigate database, got ${showValue(path)}.`, { path });
   if (options === null || typeof options !== 'object') throw invalidArgument('The import options must be an object.', {});
   checkKeys(options, OPTION_KEYS, 'options');
   const onInvalid = options.onInvalid ?? 'error';
-  if (onInvalid !== 'error' && onInvalid !== 'skip') throw invalidArgument(`options.onInvalid must be "error" or "skip", got ${JSON.stringify(onInvalid)}.`, { onInvalid });
+  if (onInvalid !== 'error' && onInvalid !== 'skip') throw invalidArgument(`options.onInvalid must be "error" or "skip", got ${showValue(onInvalid)}.`, { onInvalid });
   if (options.thumbnails !== undefined && typeof options.thumbnails !== 'boolean') throw invalidArgument('options.thumbnails must be true or false.', {});
   const started = performance.now();
 

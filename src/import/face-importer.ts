@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { ConflictError, ErrorCodes, ValidationError, invalidArgument } from '../errors.js';
+import { ConflictError, ErrorCodes, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { DEFAULT_MODEL, PERSON_LISTS, checkKeys, type Enrollment, type PersonList } from '../faces/face-database.js';
 import { prepareVector, type Metric, type VectorInput } from '../faces/face-index.js';
 import type { StorageManager } from '../storage-manager.js';
@@ -99,12 +99,12 @@ function fillOptions(options: ImportFacesOptions): FilledOptions {
   checkKeys(options, OPTION_KEYS, 'options');
   const filled = { ...DEFAULTS, ...stripUndefined(options) } as FilledOptions;
 
-  if (!PERSON_LISTS.includes(filled.list)) throw invalidArgument(`options.list must be "known" or "blacklist", got ${JSON.stringify(filled.list)}.`, { list: filled.list });
-  if (typeof filled.model !== 'string') throw invalidArgument(`options.model must be a string, got ${JSON.stringify(filled.model)}.`, { model: filled.model });
+  if (!PERSON_LISTS.includes(filled.list)) throw invalidArgument(`options.list must be "known" or "blacklist", got ${showValue(filled.list)}.`, { list: filled.list });
+  if (typeof filled.model !== 'string') throw invalidArgument(`options.model must be a string, got ${showValue(filled.model)}.`, { model: filled.model });
   if (!['error', 'append', 'skip'].includes(filled.onExisting)) {
-    throw invalidArgument(`options.onExisting must be "error", "append" or "skip", got ${JSON.stringify(filled.onExisting)}.`, { onExisting: filled.onExisting });
+    throw invalidArgument(`options.onExisting must be "error", "append" or "skip", got ${showValue(filled.onExisting)}.`, { onExisting: filled.onExisting });
   }
-  if (!['error', 'skip'].includes(filled.onInvalid)) throw invalidArgument(`options.onInvalid must be "error" or "skip", got ${JSON.stringify(filled.onInvalid)}.`, { onInvalid: filled.onInvalid });
+  if (!['error', 'skip'].includes(filled.onInvalid)) throw invalidArgument(`options.onInvalid must be "error" or "skip", got ${showValue(filled.onInvalid)}.`, { onInvalid: filled.onInvalid });
   if (filled.onProgress !== undefined && typeof filled.onProgress !== 'function') throw invalidArgument('options.onProgress must be a function.', {});
   return filled;
 }
@@ -145,7 +145,7 @@ class ImportPlan {
 
     const { location, personId, name, vector } = entry;
     if (personId.length === 0 || personId.length > MAX_PERSON_ID_LENGTH) {
-      this.#reject(location, `the person id must be 1 to ${MAX_PERSON_ID_LENGTH} characters, got ${JSON.stringify(personId.slice(0, 60))}.`);
+      this.#reject(location, `the person id must be 1 to ${MAX_PERSON_ID_LENGTH} characters, got ${showValue(personId.slice(0, 60))}.`);
       return;
     }
     if (name.trim().length === 0) {

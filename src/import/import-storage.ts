@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { Migrator } from '../db/migrator.js';
 import { openDatabase, type SqliteDatabase } from '../db/open-database.js';
-import { ConflictError, ErrorCodes, PorchlightError, ValidationError, invalidArgument } from '../errors.js';
+import { ConflictError, ErrorCodes, PorchlightError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { listDataTables, quoteIdentifier } from '../export/database-tables.js';
 import { CONTENTLESS_REBUILDERS, invalidJsonColumn, rebuildExternalContentIndex } from '../export/derived-indexes.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, MANIFEST_FILE, type ExportedTableEntry, type ExportManifest } from '../export/export-manifest.js';
@@ -34,7 +34,7 @@ export interface StorageImportSummary {
  * Open the storage afterwards with `openStorage`, which loads the imported encodings into the index.
  */
 export async function importStorage(source: string, options: StorageOptions | string): Promise<StorageImportSummary> {
-  if (typeof source !== 'string' || source.length === 0) throw invalidArgument(`The import source must be an export folder, got ${JSON.stringify(source)}.`, { source });
+  if (typeof source !== 'string' || source.length === 0) throw invalidArgument(`The import source must be an export folder, got ${showValue(source)}.`, { source });
   const config = typeof options === 'string' ? resolveStorageConfig(loadConfigFile(options)) : resolveStorageConfig(options);
   const folder = resolve(source);
   const started = performance.now();

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, showValue } from '../errors.js';
 import { ENCODING_FORMATS, type EncodingEntry, type EncodingFormat } from './encoding-entry.js';
 import { parseCsvEncodings } from './csv-encodings.js';
 import { parseJsonEncodings, parseJsonLinesEncodings } from './json-encodings.js';
@@ -27,7 +27,7 @@ const EXTENSIONS: Readonly<Record<string, EncodingFormat>> = Object.freeze({
 /** Returns `format` when given, else the format that the file's extension names. */
 export function encodingFormatOf(file: string, format?: EncodingFormat): EncodingFormat {
   if (format !== undefined) {
-    if (!ENCODING_FORMATS.includes(format)) throw invalidArgument(`options.format must be one of ${ENCODING_FORMATS.join(', ')}, got ${JSON.stringify(format)}.`, { format });
+    if (!ENCODING_FORMATS.includes(format)) throw invalidArgument(`options.format must be one of ${ENCODING_FORMATS.join(', ')}, got ${showValue(format)}.`, { format });
     return format;
   }
 

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import type { Logger } from '../logger.js';
 import { RESOLUTIONS, type Resolution } from './resolutions.js';
@@ -61,7 +61,7 @@ export function resolveMetricsOptions(options: MetricsOptions = {}): ResolvedMet
     const value = options[key];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw invalidArgument(`options.metrics.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}.`, { [key]: value });
+      throw invalidArgument(`options.metrics.${key} must be an integer from ${min} to ${max}, got ${showValue(value)}.`, { [key]: value });
     }
     resolved[key] = value;
   }
@@ -73,7 +73,7 @@ export function resolveMetricsOptions(options: MetricsOptions = {}): ResolvedMet
       const days = options.retention[resolution];
       if (days === undefined) continue;
       if (days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
-        throw invalidArgument(`options.metrics.retention.${resolution} must be a positive number of days or null (keep forever), got ${JSON.stringify(days)}.`, { resolution });
+        throw invalidArgument(`options.metrics.retention.${resolution} must be a positive number of days or null (keep forever), got ${showValue(days)}.`, { resolution });
       }
       resolved.retention[resolution] = days;
     }

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 
 import type { SqliteDatabase } from '../db/open-database.js';
-import { ErrorCodes, PorchlightError, StorageError, ValidationError, invalidArgument } from '../errors.js';
+import { ErrorCodes, PorchlightError, StorageError, ValidationError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { decodeBlock } from './metric-block.js';
@@ -132,10 +132,10 @@ export class MetricStore {
       time = Date.now();
       series = this.#seriesFor(name, '{}', undefined, value);
     } else {
-      if (options === null || typeof options !== 'object') throw invalidArgument(`The options of metric ${name} must be an object, got ${JSON.stringify(options)}.`, {});
+      if (options === null || typeof options !== 'object') throw invalidArgument(`The options of metric ${name} must be an object, got ${showValue(options)}.`, {});
       checkRecordKeys(options);
       const { type, tags, timestamp } = options;
-      if (type !== undefined && !METRIC_TYPES.includes(type)) throw invalidArgument(`options.type must be "gauge" or "counter", got ${JSON.stringify(type)}.`, { type });
+      if (type !== undefined && !METRIC_TYPES.includes(type)) throw invalidArgument(`options.type must be "gauge" or "counter", got ${showValue(type)}.`, { type });
       time = timestamp === undefined ? Date.now() : checkTime(timestamp);
       series = this.#seriesFor(name, tags === undefined ? '{}' : canonicalTags(tags, 'options.tags'), type, value);
     }
@@ -167,7 +167,7 @@ export class MetricStore {
     if (options === null || typeof options !== 'object') throw invalidArgument('The history options must be an object.', {});
     checkKeys(options, ['start', 'end', 'resolution', 'tags'], 'options');
     const resolution = options.resolution ?? 'raw';
-    if (!RESOLUTIONS.includes(resolution)) throw invalidArgument(`options.resolution must be one of ${RESOLUTIONS.join(', ')}; got ${JSON.stringify(resolution)}.`, { resolution });
+    if (!RESOLUTIONS.includes(resolution)) throw invalidArgument(`options.resolution must be one of ${RESOLUTIONS.join(', ')}; got ${showValue(resolution)}.`, { resolution });
     const end = options.end === undefined ? Date.now() : toEpochMs(options.end, 'options.end');
     const start = options.start === undefined ? end - DAY_MS : toEpochMs(options.start, 'options.start');
     if (end < start) throw new ValidationError(ErrorCodes.INVALID_TIME_RANGE, `options.end (${toIsoString(end)}) is before options.start (${toIsoString(start)}); swap them.`, { details: { start, end } });
@@ -397,7 +397,7 @@ function checkTime(timestamp: TimeInput): number {
 }
 
 function invalidName(name: unknown): ValidationError {
-  return invalidArgument(`A metric name must be 1 to 200 letters, digits, "_", ".", ":", "/" or "-", starting with a letter or "_"; got ${JSON.stringify(name)}.`, { name });
+  return invalidArgument(`A metric name must be 1 to 200 letters, digits, "_", ".", ":", "/" or "-", starting with a letter or "_"; got ${showValue(name)}.`, { name });
 }
 
 function typeMismatch(name: string, stored: MetricType, requested: MetricType): ValidationError {
