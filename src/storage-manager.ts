@@ -1,5 +1,6 @@
 import { AUDIT_ACTIONS } from './audit/audit-actions.js';
 import { AuditLog } from './audit/audit-log.js';
+import { hasAuditLog, recordMigrationRun } from './audit/migration-records.js';
 import { ConfigStore } from './config/config-store.js';
 import { databaseError, openDatabase, type SqliteDatabase } from './db/open-database.js';
 import { MigrationSet } from './db/migration-set.js';
@@ -519,7 +520,7 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
     current = files.find((file) => file.stores.includes('faces'));
     const dbOf = (store: string): SqliteDatabase => databases.find((entry) => entry.file.stores.includes(store))!.db;
     const audit = new AuditLog(dbOf('audit'), { ...config.audit, logger: config.logger });
-    recordMigrations(audit, dbOf('audit'), migrationsAtOpen);
+    recordMigrationRun(audit, dbOf('audit'), migrationsAtOpen);
     const stores: Stores = {
       faces: new FaceDatabase(dbOf('faces'), { ...config.faces, logger: config.logger, audit, pool: options.searchPool }),
       events: new EventStore(dbOf('events'), { logger: config.logger }),
@@ -527,7 +528,11 @@ async function openStores(config: StorageConfig, options: { preMigrationBackup: 
       config: new ConfigStore(dbOf('config'), { ...config.config, audit, logger: config.logger }),
       audit,
     };
-    const migrate = new MigrationSet(migrators.map(({ file, migrator }) => ({ path: file.path, stores: file.stores, migrator })));
+    // A reverted audit store has no log left to write to.
+    const onRun = (run: MigrationRun) => {
+      if (hasAuditLog(dbOf('audit'))) recordMigrationRun(audit, dbOf('audit'), run);
+    };
+    const migrate = new MigrationSet(migrators.map(({ file, migrator }) => ({ path: file.path, stores: file.stores, migrator })), { onRun });
     return { databases, stores, migrate, migrationsAtOpen };
   } catch (error) {
     closeDatabases(databases);
@@ -546,29 +551,6 @@ function openError(error: unknown, path: string | undefined): unknown {
   }
   if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('SQLITE_')) return databaseError(path, error);
   return error;
-}
-
-/**
- * Appends one audit record for the backup taken before the migrations, if any, and one per applied
- * migration.
- * NOTE: the records commit after the migrations, in a transaction of their own, because the
- * migrator commits each file by itself. A crash between the two loses the records, not the schema.
- * Migrations run later through `storage.migrate` or `porchlight migrate` are not recorded.
- */
-function recordMigrations(audit: AuditLog, db: SqliteDatabase, run: MigrationRun): void {
-  if (run.steps.length === 0 && run.backupPath === undefined) return;
-  db.transaction(() => {
-    if (run.backupPath !== undefined) {
-      audit.append({ action: AUDIT_ACTIONS.BACKUP_CREATED, target: run.backupPath, details: { reason: 'before-migration' } });
-    }
-    for (const step of run.steps) {
-      audit.append({
-        action: run.direction === 'up' ? AUDIT_ACTIONS.MIGRATION_APPLIED : AUDIT_ACTIONS.MIGRATION_REVERTED,
-        target: `${step.store}/${String(step.version).padStart(4, '0')}_${step.name}`,
-        details: { store: step.store, version: step.version, name: step.name, durationMs: Math.round(step.durationMs) },
-      });
-    }
-  }).immediate();
 }
 
 function closeDatabases(databases: readonly OpenedDatabase[]): void {

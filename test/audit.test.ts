@@ -75,6 +75,30 @@ describe('audit', () => {
     expect(reopened.audit.query().records.length).toBe(targets.length);
   });
 
+  it('records later migrate calls', async () => {
+    const storage = await open();
+    storage.events.storeEvent({ type: 'motion', source: 'cam' });
+    const before = storage.audit.query({ limit: 1000 }).records.length;
+
+    await storage.migrate.down({ store: 'events', to: 2 });
+    await storage.migrate.up();
+    const later = storage.audit.query({ limit: 1000 }).records.slice(before);
+    expect(later.map((record) => `${record.action} ${record.target}`)).toEqual([
+      `backup.created ${later[0]!.target}`,
+      'migration.reverted events/0003_merge_search_segments_later',
+      `backup.created ${later[2]!.target}`,
+      'migration.applied events/0003_merge_search_segments_later',
+    ]);
+    expect(later[0]!.details).toEqual({ reason: 'before-revert' });
+  });
+
+  it('reverting audit store records nothing', async () => {
+    const storage = await open({ migrations: { backup: false } });
+    const run = await storage.migrate.down({ store: 'audit', to: 0 });
+    expect(run.steps.map((step) => step.store)).toEqual(['audit']);
+    expect(storage.database.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'audit_log'").pluck().get()).toBe(0);
+  });
+
   it('records backup before migrations', async () => {
     const db = openDatabase(join(directory.path, DATABASE_FILE));
     await new Migrator(db, ['faces']).up();

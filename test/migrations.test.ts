@@ -433,6 +433,12 @@ describe('porchlight migrate', () => {
     const status = JSON.parse((await cli('status', '--json')).stdout) as { migrations: { store: string; state: string }[] };
     expect(status.migrations.map((entry) => `${entry.store} ${entry.state}`)).toEqual(['faces applied', 'events pending', 'events pending', 'events pending', 'metrics applied', 'config applied', 'audit applied']);
     expect(readdirSync(join(folder.path, 'backups'))).toHaveLength(1);
+
+    const db = new Database(join(folder.path, 'porchlight.db'), { readonly: true });
+    const audit = db.prepare('SELECT action, target FROM audit_log ORDER BY id DESC LIMIT 4').all() as { action: string; target: string }[];
+    db.close();
+    expect(audit.map((record) => record.action)).toEqual(['migration.reverted', 'migration.reverted', 'migration.reverted', 'backup.created']);
+    expect(audit[0]!.target).toBe('events/0001_create_events');
   });
 
   it('down --to 0 without backup', async () => {

@@ -25,10 +25,13 @@ export interface MigrationSetRun extends MigrationRun {
 export class MigrationSet {
   readonly #files: readonly MigrationFile[];
   readonly #stores: readonly string[];
+  readonly #onRun: ((run: MigrationSetRun) => void) | undefined;
 
-  constructor(files: readonly MigrationFile[]) {
+  /** `onRun` is called after each `up` or `down` that changed something, for example to audit it. */
+  constructor(files: readonly MigrationFile[], options: { onRun?: (run: MigrationSetRun) => void } = {}) {
     this.#files = files;
     this.#stores = files.flatMap((file) => file.stores);
+    this.#onRun = options.onRun;
   }
 
   /** The database files and their stores, in the order `up` runs them. */
@@ -52,7 +55,7 @@ export class MigrationSet {
     const files = options.store === undefined ? this.#files : [this.#fileOf(options.store, 'options.store')];
     const runs: MigrationRun[] = [];
     for (const file of files) runs.push(await file.migrator.up(options));
-    return combine('up', runs);
+    return this.#finish(combine('up', runs));
   }
 
   /** Reverts applied migrations above `options.to`, newest file first, or in the file of `options.store`. */
@@ -62,7 +65,12 @@ export class MigrationSet {
     const files = options.store === undefined ? [...this.#files].reverse() : [this.#fileOf(options.store, 'options.store')];
     const runs: MigrationRun[] = [];
     for (const file of files) runs.push(await file.migrator.down(options));
-    return combine('down', runs);
+    return this.#finish(combine('down', runs));
+  }
+
+  #finish(run: MigrationSetRun): MigrationSetRun {
+    if (run.steps.length > 0 || run.backupPaths.length > 0) this.#onRun?.(run);
+    return run;
   }
 
   #fileOf(store: unknown, name: string): MigrationFile {

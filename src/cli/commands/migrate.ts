@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { AuditLog } from '../../audit/audit-log.js';
+import { hasAuditLog, recordMigrationRun } from '../../audit/migration-records.js';
 import { MigrationSet, type MigrationSetRun } from '../../db/migration-set.js';
 import { loadMigrations, Migrator, type MigrationStatus } from '../../db/migrator.js';
 import { openDatabase, type SqliteDatabase } from '../../db/open-database.js';
 import { databaseLayout, type DatabaseFile } from '../../operations/database-layout.js';
-import { resolveStorageConfig } from '../../operations/storage-config.js';
+import { resolveStorageConfig, type StorageConfig } from '../../operations/storage-config.js';
 import { STORES } from '../../storage-manager.js';
 import { UsageError, writeLine, type CliCommand, type CommandContext } from '../command.js';
 
@@ -104,6 +106,7 @@ async function migrate(context: CommandContext, direction: 'up' | 'down', args: 
   } finally {
     for (const { db } of opened) db.close();
   }
+  recordInAuditLog(config, run);
 
   for (const backupPath of run.backupPaths) writeLine(context.stdout, `Backup written to ${backupPath}`);
   if (run.steps.length === 0) writeLine(context.stdout, direction === 'up' ? 'Nothing to apply.' : 'Nothing to revert.');
@@ -111,6 +114,20 @@ async function migrate(context: CommandContext, direction: 'up' | 'down', args: 
     writeLine(context.stdout, `${direction === 'up' ? 'Applied' : 'Reverted'} ${step.store} ${step.version} ${step.name} (${step.durationMs.toFixed(0)} ms)`);
   }
   return 0;
+}
+
+/** Appends the run to the audit log, unless the run changed nothing or the audit store is not there (reverted or never created). */
+function recordInAuditLog(config: StorageConfig, run: MigrationSetRun): void {
+  if (run.steps.length === 0 && run.backupPaths.length === 0) return;
+  const file = databaseLayout(config, STORES).find((entry) => entry.stores.includes('audit'))!;
+  if (!existsSync(file.path)) return;
+
+  const db = openDatabase(file.path, { durability: config.durability, wal: config.wal });
+  try {
+    if (hasAuditLog(db)) recordMigrationRun(new AuditLog(db, { actor: config.audit.actor }), db, run);
+  } finally {
+    db.close();
+  }
 }
 
 /** Returns the database files of the configured layout: one file, plus one per store given a path of its own. */
