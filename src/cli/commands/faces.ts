@@ -19,7 +19,8 @@ const USAGE = `Usage:
 FILE is a float32 or float64 .npy of shape (n, d), JSON ([{ "person": "name", "encoding": [...] }]),
 JSON lines or CSV; "porchlight import --help" describes each. Rows with the same label become one
 person with several encodings. --metric applies to a model's first import and is recorded with it
-(default l2). --append adds encodings to persons that already exist.`;
+(default l2); a different --metric for an existing model is an error. --append adds encodings to
+persons that already exist.`;
 
 export const facesCommand: CliCommand = {
   name: 'faces',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-import type { PersonList } from '../../faces/face-database.js';
+import { ErrorCodes, ValidationError } from '../../errors.js';
+import { DEFAULT_MODEL, type PersonList } from '../../faces/face-database.js';
 import type { Metric } from '../../faces/face-index.js';
 import { ENCODING_FORMATS, type EncodingFormat } from '../../import/encoding-entry.js';
 import { importFaceEncodings, type FaceImportSummary, type ImportFacesOptions } from '../../import/face-importer.js';
@@ -31,7 +32,8 @@ faces: FILE is a float32 or float64 .npy of shape (n, d) with --labels, a unicod
   columns. The whole file is checked before anything is written: the first bad record is named by
   line, row or entry and nothing is imported, unless --skip-invalid leaves bad records out and lists
   them. Identical encodings of one person are stored once. --on-existing sets what happens to a
-  record of a person that already exists (default error); --metric applies to a model's first import.`;
+  record of a person that already exists (default error). --metric applies to a model's first
+  import; a different --metric for an existing model is an error.`;
 
 export const importCommand: CliCommand = {
   name: 'import',
@@ -126,6 +128,11 @@ export async function importFacesFromArgs(context: CommandContext, args: string[
   const metric = (choice('metric', values.metric, ['l2', 'cosine']) ?? 'l2') as Metric;
 
   const storage = await context.openStorage({ faces: { metric } });
+  // A model keeps the metric of its first import, so a different --metric would be ignored.
+  const existing = storage.faces.listModels().find((model) => model.name === (options.model ?? DEFAULT_MODEL));
+  if (values.metric !== undefined && existing !== undefined && existing.metric !== metric) {
+    throw new ValidationError(ErrorCodes.METRIC_MISMATCH, `model "${existing.name}" already uses metric ${existing.metric}, so --metric ${metric} would be ignored; drop --metric, or import into a new model with --model NAME.`, { details: { model: existing.name, stored: existing.metric, requested: metric } });
+  }
   const summary = importFaceEncodings(storage, positionals[0]!, options);
   if (values.json === true) {
     writeLine(context.stdout, JSON.stringify(summary));
