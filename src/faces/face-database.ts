@@ -218,11 +218,15 @@ export class FaceDatabase {
 
   listPersons(options: { list?: PersonList } = {}): PersonSummary[] {
     if (options.list !== undefined) checkList(options.list, 'options.list');
-    const rows = this.#db.prepare(`
+    // Two statements instead of "@list IS NULL OR list = @list", which SQLite cannot answer from
+    // the persons_list_name index.
+    const where = options.list === undefined ? '' : 'WHERE p.list = ?';
+    const statement = this.#db.prepare(`
       SELECT p.*, (SELECT count(*) FROM encodings e WHERE e.person_id = p.id) AS encoding_count
       FROM persons p
-      WHERE @list IS NULL OR p.list = @list
-      ORDER BY p.name, p.id`).all({ list: options.list ?? null }) as (PersonRow & { encoding_count: number })[];
+      ${where}
+      ORDER BY p.name, p.id`);
+    const rows = (options.list === undefined ? statement.all() : statement.all(options.list)) as (PersonRow & { encoding_count: number })[];
     return rows.map((row) => ({ ...toPerson(row), encodingCount: row.encoding_count }));
   }
 
