@@ -218,8 +218,8 @@ export class FaceDatabase {
 
   listPersons(options: { list?: PersonList } = {}): PersonSummary[] {
     if (options.list !== undefined) checkList(options.list, 'options.list');
-    // Two statements instead of "@list IS NULL OR list = @list", which SQLite cannot answer from
-    // the persons_list_name index.
+    // Two statements instead of "@list IS NULL OR list = @list", for which SQLite cannot use the
+    // persons_list_name index.
     const where = options.list === undefined ? '' : 'WHERE p.list = ?';
     const statement = this.#db.prepare(`
       SELECT p.*, (SELECT count(*) FROM encodings e WHERE e.person_id = p.id) AS encoding_count
