@@ -58,23 +58,24 @@ describe('porchlight faces', () => {
     expect(await personIds()).toEqual(['ann', 'bo']);
   });
 
-  it('other metric for existing model fails', async () => {
+  /** Imports the gallery under cosine, then one more person under `metric`. */
+  async function importAgainWith(metric: string): Promise<{ code: number; stdout: string; stderr: string }> {
     writeGallery();
     await cli('faces', 'import', file('faces.npy'), '--labels', file('labels.npy'), '--metric', 'cosine');
     writeNpy(file('more.npy'), '<f4', [1, 4], Float32Array.of(0, 1, 0, 0));
     writeNpy(file('more-labels.npy'), '<U5', [1], ['cy']);
-    const result = await cli('faces', 'import', file('more.npy'), '--labels', file('more-labels.npy'), '--metric', 'l2');
+    return cli('faces', 'import', file('more.npy'), '--labels', file('more-labels.npy'), '--metric', metric);
+  }
+
+  it('other metric for existing model fails', async () => {
+    const result = await importAgainWith('l2');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/already uses metric cosine.*\[METRIC_MISMATCH\]/);
     expect(await personIds()).toEqual(['ann', 'bo']);
   });
 
   it('same metric for existing model works', async () => {
-    writeGallery();
-    await cli('faces', 'import', file('faces.npy'), '--labels', file('labels.npy'), '--metric', 'cosine');
-    writeNpy(file('more.npy'), '<f4', [1, 4], Float32Array.of(0, 1, 0, 0));
-    writeNpy(file('more-labels.npy'), '<U5', [1], ['cy']);
-    const result = await cli('faces', 'import', file('more.npy'), '--labels', file('more-labels.npy'), '--metric', 'cosine');
+    const result = await importAgainWith('cosine');
     expect(result.code).toBe(0);
     expect(await personIds()).toEqual(['ann', 'bo', 'cy']);
   });

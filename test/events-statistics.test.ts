@@ -1,85 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openStorage, type EventStatistics, type StorageManager } from '../src/index.js';
+import { expectStatistics, referenceStatistics } from './helpers/event-statistics.js';
 import { generateEvents, toNewEvent, type GeneratedEvent } from './helpers/events.js';
 import { temporaryDirectory } from './helpers/reference.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const QUARTER_HOUR = 900_000;
 
 /** Ten days around each 2026 daylight-saving change in Europe. */
 const SPRING = Date.UTC(2026, 2, 24);
 const AUTUMN = Date.UTC(2026, 9, 20);
-
-/**
- * Bucket boundaries found the slow way: the local hour (with its offset) or local date of every
- * quarter hour, read with Intl, and a boundary wherever it changes. Every zone used here changes
- * offset on a quarter hour.
- */
-function referenceBoundaries(start: number, end: number, bucket: 'hour' | 'day', timeZone: string): number[] {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', timeZoneName: 'longOffset' });
-  const key = (instant: number) => {
-    const parts = Object.fromEntries(format.formatToParts(instant).map((part) => [part.type, part.value]));
-    return bucket === 'day' ? `${parts.year}-${parts.month}-${parts.day}` : `${parts.year}-${parts.month}-${parts.day} ${parts.hour} ${parts.timeZoneName}`;
-  };
-  const boundaries = [start];
-  let previous = key(start);
-  for (let instant = Math.ceil((start + 1) / QUARTER_HOUR) * QUARTER_HOUR; instant < end; instant += QUARTER_HOUR) {
-    const current = key(instant);
-    if (current !== previous) boundaries.push(instant);
-    previous = current;
-  }
-  if (end > start) boundaries.push(end);
-  return boundaries;
-}
-
-function referenceStatistics(events: GeneratedEvent[], start: number, end: number, bucket: 'hour' | 'day', timeZone: string): EventStatistics {
-  const inRange = events.filter((event) => event.timestamp >= start && event.timestamp < end);
-  const boundaries = referenceBoundaries(start, end, bucket, timeZone);
-  const countBy = (pick: (event: GeneratedEvent) => string | null | undefined) => {
-    const counts: Record<string, number> = {};
-    for (const event of inRange) {
-      const value = pick(event);
-      if (value != null) counts[value] = (counts[value] ?? 0) + 1;
-    }
-    return counts;
-  };
-  const averageConfidenceByType: Record<string, number | null> = {};
-  for (const type of new Set(inRange.map((event) => event.type))) {
-    const confidences = inRange.filter((event) => event.type === type && event.confidence != null).map((event) => event.confidence!);
-    averageConfidenceByType[type] = confidences.length === 0 ? null : confidences.reduce((sum, value) => sum + value, 0) / confidences.length;
-  }
-  return {
-    start: new Date(start).toISOString(),
-    end: new Date(end).toISOString(),
-    bucket,
-    timeZone,
-    total: inRange.length,
-    byType: countBy((event) => event.type),
-    bySource: countBy((event) => event.source),
-    byLabel: countBy((event) => event.label),
-    averageConfidenceByType,
-    buckets: boundaries.slice(0, -1).map((from, index) => ({
-      start: new Date(from).toISOString(),
-      end: new Date(boundaries[index + 1]!).toISOString(),
-      count: inRange.filter((event) => event.timestamp >= from && event.timestamp < boundaries[index + 1]!).length,
-    })),
-  };
-}
-
-function expectStatistics(actual: EventStatistics, expected: EventStatistics): void {
-  expect(actual.buckets).toEqual(expected.buckets);
-  expect(actual.total).toBe(expected.total);
-  expect(actual.byType).toEqual(expected.byType);
-  expect(actual.bySource).toEqual(expected.bySource);
-  expect(actual.byLabel).toEqual(expected.byLabel);
-  expect(Object.keys(actual.averageConfidenceByType).sort()).toEqual(Object.keys(expected.averageConfidenceByType).sort());
-  for (const [type, average] of Object.entries(expected.averageConfidenceByType)) {
-    if (average === null) expect(actual.averageConfidenceByType[type], type).toBeNull();
-    else expect(actual.averageConfidenceByType[type], type).toBeCloseTo(average, 9);
-  }
-}
 
 describe('getEventStatistics', () => {
   const folder = temporaryDirectory();
