@@ -189,6 +189,10 @@ describe('EventStore edge cases', () => {
       });
     }
 
+    it('names an undefined value once', () => {
+      expect(() => storage.events.storeEvent({ ...valid(0), data: { d: undefined } } as unknown as NewEvent)).toThrow('event.data.d is undefined, which is not JSON');
+    });
+
     it('names a single event as event', () => {
       const error = caught(() => storage.events.storeEvent({ ...valid(0), confidence: 2 }));
       expect(error?.details?.name).toBe('event.confidence');
