@@ -166,6 +166,12 @@ describe('porchlight faces', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown command "facez"/);
   });
+
+  it('global option after command fails', async () => {
+    const result = await cli('faces', 'list', '--config=other.jsonc');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--config is an option of porchlight itself and goes before the command/);
+  });
 });
 
 describe('porchlight binary', () => {

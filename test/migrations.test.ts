@@ -475,6 +475,12 @@ describe('porchlight migrate', () => {
     expect(result.stderr).toMatch(/needs --to N/);
   });
 
+  it('negative --to is a usage error', async () => {
+    const result = await cli('down', '--to', '-1');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--to must be a version number \(0 or more\), got "-1"/);
+  });
+
   it('bad --to is a usage error', async () => {
     const result = await cli('up', '--to', 'latest');
     expect(result.code).toBe(2);

@@ -20,6 +20,8 @@ import { exportCommand } from './commands/export.js';
 /** Every command group; `porchlight NAME ...` runs the one named NAME. */
 export const COMMANDS: readonly CliCommand[] = [facesCommand, demoCommand, migrateCommand, configCommand, initCommand, backupCommand, restoreCommand, healthCommand, importCommand, exportCommand];
 
+const GLOBAL_OPTIONS = ['--data-dir', '--config'];
+
 const GLOBAL_USAGE = `Usage: porchlight [--config FILE] [--data-dir DIR] COMMAND ...
 
 Options:
@@ -53,6 +55,13 @@ export async function runCli(argv: string[], streams: RunStreams): Promise<numbe
       return positionals.length === 0 && values.help !== true ? 2 : 0;
     }
     if (command === undefined) throw new UsageError(`unknown command "${positionals[0]}"; run "porchlight --help" for the list`);
+    // The global options are parsed from the whole line, so one after the command would apply
+    // silently or surface as the command's unknown option.
+    const misplaced = argv.slice(commandIndex + 1).find((arg) => GLOBAL_OPTIONS.some((option) => arg === option || arg.startsWith(`${option}=`)));
+    if (misplaced !== undefined) {
+      const option = misplaced.split('=')[0]!;
+      throw new UsageError(`${option} is an option of porchlight itself and goes before the command, as in "porchlight ${option} VALUE ${command.name} ..."`);
+    }
     if (typeof values['data-dir'] === 'boolean') throw new UsageError('--data-dir needs a folder path');
     if (typeof values.config === 'boolean') throw new UsageError('--config needs a file path');
 

@@ -76,6 +76,9 @@ function statusOf(file: DatabaseFile): MigrationStatus[] {
 }
 
 async function migrate(context: CommandContext, direction: 'up' | 'down', args: string[]): Promise<number> {
+  // parseArgs reads "--to -1" as two options and reports an ambiguity instead of the bad number.
+  const toIndex = args.indexOf('--to');
+  if (toIndex !== -1 && args[toIndex + 1]?.startsWith('-') === true && /^-\d/.test(args[toIndex + 1]!)) versionOption(args[toIndex + 1]!);
   const { values, positionals } = parseArgs({
     args,
     options: { to: { type: 'string' }, store: { type: 'string' }, 'no-backup': { type: 'boolean' } },
