@@ -92,12 +92,36 @@ const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
  * string or is shorter than the page count its header records. An empty file is a new database.
  */
 export function checkDatabaseFile(path: string): void {
+  // A checkpoint in another connection copies pages in ascending order, so page 1 (the header with
+  // the new page count) lands before the file has grown. The WAL stays non-empty until the copy is
+  // done, and a truncation must be seen twice, so a file caught in between is not reported.
+  if (findTruncation(path) === undefined) return;
+  const truncation = findTruncation(path);
+  if (truncation === undefined) return;
+  throw new StorageError(ErrorCodes.DATABASE_CORRUPT, `${path} is truncated: its header records ${truncation.pageCount} pages of ${truncation.pageSize} bytes (${truncation.expectedBytes} bytes) but the file has ${truncation.actualBytes} bytes. Restore the database with "porchlight restore BACKUP".`, { details: { path, expectedBytes: truncation.expectedBytes, actualBytes: truncation.actualBytes } });
+}
+
+interface Truncation {
+  pageCount: number;
+  pageSize: number;
+  expectedBytes: number;
+  actualBytes: number;
+}
+
+/** Returns how the file falls short of its header's page count, or undefined when it does not. */
+function findTruncation(path: string): Truncation | undefined {
+  // SQLite trusts the header's page count only when it was written with the current change counter.
+  // A crash during a checkpoint can leave the file shorter than its new header while the WAL still
+  // contains every page, and SQLite recovers that at open, so the check applies only without a WAL. The
+  // WAL is read first: a checkpoint running now keeps it non-empty until the file is complete.
+  if (fileSize(`${path}-wal`) > 0) return undefined;
+
   const header = Buffer.alloc(HEADER_BYTES);
   let size: number;
   const fd = openSync(path, 'r');
   try {
     size = fstatSync(fd).size;
-    if (size === 0) return;
+    if (size === 0) return undefined;
     readSync(fd, header, 0, HEADER_BYTES, 0);
   } finally {
     closeSync(fd);
@@ -111,13 +135,8 @@ export function checkDatabaseFile(path: string): void {
   const changeCounter = header.readUInt32BE(24);
   const pageCount = header.readUInt32BE(28);
   const validFor = header.readUInt32BE(92);
-  // SQLite trusts the header's page count only when it was written with the current change counter.
-  // A crash during a checkpoint can leave the file shorter than its new header while the WAL still
-  // holds every page, and SQLite recovers that at open, so the check applies only without a WAL.
   const complete = validFor !== changeCounter || pageCount === 0 || size >= pageCount * pageSize;
-  if (!complete && fileSize(`${path}-wal`) === 0) {
-    throw new StorageError(ErrorCodes.DATABASE_CORRUPT, `${path} is truncated: its header records ${pageCount} pages of ${pageSize} bytes (${pageCount * pageSize} bytes) but the file has ${size} bytes. Restore the database with "porchlight restore BACKUP".`, { details: { path, expectedBytes: pageCount * pageSize, actualBytes: size } });
-  }
+  return complete ? undefined : { pageCount, pageSize, expectedBytes: pageCount * pageSize, actualBytes: size };
 }
 
 /** Size in bytes of a file, 0 when it does not exist. */
