@@ -112,8 +112,8 @@ interface Truncation {
 function findTruncation(path: string): Truncation | undefined {
   // SQLite trusts the header's page count only when it was written with the current change counter.
   // A crash during a checkpoint can leave the file shorter than its new header while the WAL still
-  // contains every page, and SQLite recovers that at open, so the check applies only without a WAL. The
-  // WAL is read first: a checkpoint running now keeps it non-empty until the file is complete.
+  // contains every page, and SQLite recovers that at open, so the check applies only without a
+  // WAL. The WAL is read first: a checkpoint running now keeps it non-empty until the file is complete.
   if (fileSize(`${path}-wal`) > 0) return undefined;
 
   const header = Buffer.alloc(HEADER_BYTES);
