@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 
 import { ErrorCodes, StorageError } from '../errors.js';
@@ -14,12 +14,22 @@ export async function backupDatabase(db: SqliteDatabase, directory: string, reas
   const stamp = new Date().toISOString().replace(/[-:.]/g, '');
   mkdirSync(directory, { recursive: true, mode: DIRECTORY_MODE });
 
+  // Creating the file with 'wx' claims the name atomically, so two processes backing up in the same
+  // millisecond get different files, and the file has the owner-only mode before the backup fills it.
   let path = join(directory, `${stem}-${stamp}-${reason}.db`);
-  for (let attempt = 2; existsSync(path); attempt++) path = join(directory, `${stem}-${stamp}-${reason}-${attempt}.db`);
+  for (let attempt = 2; ; attempt++) {
+    try {
+      closeSync(openSync(path, 'wx', FILE_MODE));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new StorageError(ErrorCodes.DATABASE_ERROR, `Could not create the backup file ${path}: ${(error as Error).message}. Free disk space or choose another backup directory.`, { cause: error, details: { path } });
+      }
+      path = join(directory, `${stem}-${stamp}-${reason}-${attempt}.db`);
+    }
+  }
 
   try {
-    // Creating the file first gives it the owner-only mode; the backup then fills it.
-    closeSync(openSync(path, 'wx', FILE_MODE));
     await db.backup(path);
     return path;
   } catch (error) {

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 
-import { ErrorCodes, MigrationError, invalidArgument, showValue } from '../errors.js';
+import { ErrorCodes, MigrationError, PorchlightError, invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
 import { noopLogger, type Logger } from '../logger.js';
 import { backupDatabase } from './backup-database.js';
@@ -135,39 +135,64 @@ export class Migrator {
 
   /** Applies pending migrations up to `options.to`, after a backup when the database contains rows. */
   async up(options: MigrateUpOptions = {}): Promise<MigrationRun> {
-    checkKeys(options, ['store', 'to'], 'options');
-    if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
-    if (options.to !== undefined) this.#checkTarget(options.to, options.store);
-
-    const plan = this.#planUp(options.store, options.to);
+    const plan = this.#prepareUp(options);
     if (plan.length === 0) return { direction: 'up', steps: [], backupPath: undefined };
 
     const backupPath = await this.#backupIfHoldsRows('before-migration');
     const steps: MigrationStep[] = [];
-    for (const migration of plan) {
-      const step = this.#applyUp(migration);
-      if (step !== undefined) steps.push(step);
+    try {
+      for (const migration of plan) {
+        const step = this.#applyUp(migration);
+        if (step !== undefined) steps.push(step);
+      }
+    } catch (error) {
+      throw withPartialRun(error, { direction: 'up', steps, backupPath });
     }
     return { direction: 'up', steps, backupPath };
   }
 
   /** Reverts applied migrations above `options.to`, newest first, after a backup when the database contains rows. */
   async down(options: MigrateDownOptions): Promise<MigrationRun> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
-    checkKeys(options, ['store', 'to'], 'options');
-    if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
-    this.#checkTarget(options.to, options.store);
-
-    const plan = this.#planDown(options.store, options.to);
+    const plan = this.#prepareDown(options);
     if (plan.length === 0) return { direction: 'down', steps: [], backupPath: undefined };
 
     const backupPath = await this.#backupIfHoldsRows('before-revert');
     const steps: MigrationStep[] = [];
-    for (const migration of plan) {
-      const step = this.#applyDown(migration);
-      if (step !== undefined) steps.push(step);
+    try {
+      for (const migration of plan) {
+        const step = this.#applyDown(migration);
+        if (step !== undefined) steps.push(step);
+      }
+    } catch (error) {
+      throw withPartialRun(error, { direction: 'down', steps, backupPath });
     }
     return { direction: 'down', steps, backupPath };
+  }
+
+  /** Throws what `up(options)` would throw before its first step (bad options, a refused history), and changes nothing. */
+  checkUp(options: MigrateUpOptions = {}): void {
+    this.#prepareUp(options);
+  }
+
+  /** Throws what `down(options)` would throw before its first step, and changes nothing. */
+  checkDown(options: MigrateDownOptions): void {
+    this.#prepareDown(options);
+  }
+
+  #prepareUp(options: MigrateUpOptions): Migration[] {
+    if (options === null || typeof options !== 'object') throw invalidArgument('up expects an object such as { store: "events", to: 2 }, or nothing.', {});
+    checkKeys(options, ['store', 'to'], 'options');
+    if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
+    if (options.to !== undefined) this.#checkTarget(options.to, options.store);
+    return this.#planUp(options.store, options.to);
+  }
+
+  #prepareDown(options: MigrateDownOptions): Migration[] {
+    if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
+    checkKeys(options, ['store', 'to'], 'options');
+    if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
+    this.#checkTarget(options.to, options.store);
+    return this.#planDown(options.store, options.to);
   }
 
   #planUp(onlyStore: string | undefined, to: number | undefined): Migration[] {
@@ -307,8 +332,11 @@ export class Migrator {
 
   /** True when any ordinary table other than `schema_migrations` has a row; FTS5 shadow tables do not count. */
   #holdsRows(): boolean {
-    const tables = this.#db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'").pluck().all() as string[];
-    return tables.some((name) => this.#db.prepare(`SELECT 1 FROM "${name.replace(/"/g, '""')}" LIMIT 1`).get() !== undefined);
+    // One read transaction, so a table that another process drops cannot vanish between the list and its count.
+    return this.#db.transaction(() => {
+      const tables = this.#db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'").pluck().all() as string[];
+      return tables.some((name) => this.#db.prepare(`SELECT 1 FROM "${name.replace(/"/g, '""')}" LIMIT 1`).get() !== undefined);
+    })();
   }
 
   #recordedVersion(store: string): number {
@@ -358,4 +386,28 @@ function versionOf(applied: Map<string, AppliedRow>, store: string): number {
 
 function concurrentChange(migration: Migration, current: number, direction: 'up' | 'down'): MigrationError {
   return new MigrationError(ErrorCodes.MIGRATION_LOCKED, `Store ${migration.store} moved to version ${current} while this process was about to ${direction === 'up' ? 'apply' : 'revert'} migration ${migration.version}_${migration.name}: another process is migrating the same database. Nothing more was changed; run again when it has finished.`, { details: { store: migration.store, version: migration.version, current } });
+}
+
+const PARTIAL_RUN = Symbol('partialRun');
+
+/**
+ * Returns the steps that a failed `up` or `down` completed before `error` stopped it, and the
+ * backup it took first. Returns undefined when the run had not started.
+ */
+export function partialRunOf(error: unknown): MigrationRun | undefined {
+  return error !== null && typeof error === 'object' ? (error as { [PARTIAL_RUN]?: MigrationRun })[PARTIAL_RUN] : undefined;
+}
+
+/** Attaches the completed part of a run to the error that stopped it, and names the backup in its message. */
+export function withPartialRun(error: unknown, run: MigrationRun): unknown {
+  if (error === null || typeof error !== 'object' || (run.steps.length === 0 && run.backupPath === undefined)) return error;
+  Object.defineProperty(error, PARTIAL_RUN, { value: run, configurable: true });
+  if (error instanceof PorchlightError) {
+    error.details.completedSteps = run.steps.map((step) => `${step.store}/${step.version}`);
+    if (run.backupPath !== undefined && error.details.backupPath === undefined) {
+      error.details.backupPath = run.backupPath;
+      error.message += ` The copy taken before this run is ${run.backupPath}.`;
+    }
+  }
+  return error;
 }
