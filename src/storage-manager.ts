@@ -144,14 +144,17 @@ export class StorageManager {
   }
 
   get faces(): FaceDatabase {
+    this.#checkOpen();
     return this.#views.faces;
   }
 
   get events(): EventStore {
+    this.#checkOpen();
     return this.#views.events;
   }
 
   get metrics(): MetricStore {
+    this.#checkOpen();
     return this.#stores.metrics;
   }
 
@@ -162,10 +165,12 @@ export class StorageManager {
 
   /** The versioned configuration documents (not the storage's own settings, which are `settings`). */
   get config(): ConfigStore {
+    this.#checkOpen();
     return this.#stores.config;
   }
 
   get audit(): AuditLog {
+    this.#checkOpen();
     return this.#stores.audit;
   }
 
@@ -174,6 +179,7 @@ export class StorageManager {
    * unusable until reopened.
    */
   get migrate(): MigrationSet {
+    this.#checkOpen();
     return this.#migrate;
   }
 
@@ -275,8 +281,14 @@ export class StorageManager {
     await this.#stopSchedulers();
     await this.#queue;
     try {
-      this.#operational.flush(this.#databases.map((entry) => entry.file));
-      this.#stores.metrics.close();
+      if (this.#migrate.currentVersion('metrics') === 0) {
+        // Reverted through storage.migrate: its tables are gone, so its points cannot be written.
+        const dropped = this.#stores.metrics.abandon();
+        if (dropped > 0) this.settings.logger.warn({ dropped }, 'metric points dropped at close: the metrics store was reverted');
+      } else {
+        this.#operational.flush(this.#databases.map((entry) => entry.file));
+        this.#stores.metrics.close();
+      }
     } finally {
       await this.#searchPool.close();
       closeDatabases(this.#databases);

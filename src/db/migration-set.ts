@@ -1,6 +1,6 @@
 import { invalidArgument, showValue } from '../errors.js';
 import { checkKeys } from '../faces/face-database.js';
-import type { MigrateDownOptions, MigrateUpOptions, MigrationRun, MigrationStatus, Migrator } from './migrator.js';
+import { partialRunOf, withPartialRun, type MigrateDownOptions, type MigrateUpOptions, type MigrationRun, type MigrationStatus, type Migrator } from './migrator.js';
 
 /** One database file and the runner of the stores it holds. */
 export interface MigrationFile {
@@ -27,7 +27,7 @@ export class MigrationSet {
   readonly #stores: readonly string[];
   readonly #onRun: ((run: MigrationSetRun) => void) | undefined;
 
-  /** `onRun` is called after each `up` or `down` that changed something, for example to audit it. */
+  /** `onRun` is called after each `up` or `down` that changed something, also one that failed part-way, for example to audit it. */
   constructor(files: readonly MigrationFile[], options: { onRun?: (run: MigrationSetRun) => void } = {}) {
     this.#files = files;
     this.#stores = files.flatMap((file) => file.stores);
@@ -49,28 +49,55 @@ export class MigrationSet {
     return this.#fileOf(store, 'store').migrator.currentVersion(store);
   }
 
-  /** Applies pending migrations up to `options.to` in every file, or in the file of `options.store`. */
+  /**
+   * Applies pending migrations up to `options.to` in every file, or in the file of `options.store`.
+   * Every file is checked first, so a refusal in one file changes none of them.
+   */
   async up(options: MigrateUpOptions = {}): Promise<MigrationSetRun> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('up expects an object such as { store: "events", to: 2 }, or nothing.', {});
     checkKeys(options, ['store', 'to'], 'options');
     const files = options.store === undefined ? this.#files : [this.#fileOf(options.store, 'options.store')];
-    const runs: MigrationRun[] = [];
-    for (const file of files) runs.push(await file.migrator.up(options));
-    return this.#finish(combine('up', runs));
+    for (const file of files) file.migrator.checkUp(options);
+    return this.#run('up', files, (migrator) => migrator.up(options));
   }
 
-  /** Reverts applied migrations above `options.to`, newest file first, or in the file of `options.store`. */
+  /**
+   * Reverts applied migrations above `options.to`, newest file first, or in the file of `options.store`.
+   * Every file is checked first, so a refusal in one file changes none of them.
+   */
   async down(options: MigrateDownOptions): Promise<MigrationSetRun> {
     if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
     checkKeys(options, ['store', 'to'], 'options');
     const files = options.store === undefined ? [...this.#files].reverse() : [this.#fileOf(options.store, 'options.store')];
-    const runs: MigrationRun[] = [];
-    for (const file of files) runs.push(await file.migrator.down(options));
-    return this.#finish(combine('down', runs));
+    for (const file of files) file.migrator.checkDown(options);
+    return this.#run('down', files, (migrator) => migrator.down(options));
   }
 
-  #finish(run: MigrationSetRun): MigrationSetRun {
-    if (run.steps.length > 0 || run.backupPaths.length > 0) this.#onRun?.(run);
+  /**
+   * Runs each file in turn. When one fails, the steps already done (in earlier files and in the
+   * failing one) are passed to `onRun` and attached to the error, which is then thrown.
+   */
+  async #run(direction: 'up' | 'down', files: readonly MigrationFile[], step: (migrator: Migrator) => Promise<MigrationRun>): Promise<MigrationSetRun> {
+    const runs: MigrationRun[] = [];
+    try {
+      for (const file of files) runs.push(await step(file.migrator));
+    } catch (error) {
+      const partial = partialRunOf(error);
+      const done = combine(direction, partial === undefined ? runs : [...runs, partial]);
+      try {
+        this.#report(done);
+      } catch (recordError) {
+        throw new AggregateError([error, recordError], `A migration run failed after ${done.steps.length} step(s), and recording those steps failed too.`);
+      }
+      throw withPartialRun(error, done);
+    }
+    const run = combine(direction, runs);
+    this.#report(run);
     return run;
+  }
+
+  #report(run: MigrationSetRun): void {
+    if (run.steps.length > 0 || run.backupPaths.length > 0) this.#onRun?.(run);
   }
 
   #fileOf(store: unknown, name: string): MigrationFile {

@@ -237,6 +237,21 @@ export class MetricStore {
     return deleted;
   }
 
+  /**
+   * Stops the flush timer without writing the buffered points, and returns how many were dropped.
+   * For a store whose tables a migration reverted: there is nothing left to write them to.
+   */
+  abandon(): number {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#closed = true;
+    const dropped = this.#buffer.length;
+    this.#buffer.clear();
+    return dropped;
+  }
+
   /** Writes the buffered points and stops the flush timer; later calls throw CLOSED. Calling it twice is harmless. */
   close(): void {
     if (this.#closed) return;

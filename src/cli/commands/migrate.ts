@@ -98,24 +98,33 @@ async function migrate(context: CommandContext, direction: 'up' | 'down', args: 
   const files = direction === 'down' ? concerned.filter((file) => existsSync(file.path)) : concerned;
   if (files.length === 0) throw new UsageError(`no database at ${concerned.map((file) => file.path).join(' or ')}; nothing to revert`);
 
+  // The set reports every run that changed something, also one that failed part-way. The run is
+  // printed and audited after the files are closed, and then a failure is thrown.
   const opened: { file: DatabaseFile; db: SqliteDatabase }[] = [];
-  let run: MigrationSetRun;
+  let run: MigrationSetRun | undefined;
+  let failure: unknown;
   try {
     for (const file of files) opened.push({ file, db: openDatabase(file.path, { durability: config.durability, wal: config.wal }) });
-    const backup = { backup: values['no-backup'] !== true, backupDirectory: config.migrations.backupDirectory ?? config.backupDirectory };
-    const migrations = new MigrationSet(opened.map(({ file, db }) => ({ path: file.path, stores: file.stores, migrator: new Migrator(db, file.stores, backup) })));
+    const backup = { backup: values['no-backup'] !== true && config.migrations.backup, backupDirectory: config.migrations.backupDirectory ?? config.backupDirectory };
+    const migrations = new MigrationSet(opened.map(({ file, db }) => ({ path: file.path, stores: file.stores, migrator: new Migrator(db, file.stores, backup) })), { onRun: (done) => { run = done; } });
     const scope = values.store === undefined ? {} : { store: values.store };
-    run = direction === 'up' ? await migrations.up({ ...scope, to }) : await migrations.down({ ...scope, to: to! });
+    if (direction === 'up') await migrations.up({ ...scope, to });
+    else await migrations.down({ ...scope, to: to! });
+  } catch (error) {
+    failure = error;
   } finally {
     for (const { db } of opened) db.close();
   }
-  recordInAuditLog(config, run);
 
-  for (const backupPath of run.backupPaths) writeLine(context.stdout, `Backup written to ${backupPath}`);
-  if (run.steps.length === 0) writeLine(context.stdout, direction === 'up' ? 'Nothing to apply.' : 'Nothing to revert.');
-  for (const step of run.steps) {
-    writeLine(context.stdout, `${direction === 'up' ? 'Applied' : 'Reverted'} ${step.store} ${step.version} ${step.name} (${step.durationMs.toFixed(0)} ms)`);
+  if (run !== undefined) {
+    recordInAuditLog(config, run);
+    for (const backupPath of run.backupPaths) writeLine(context.stdout, `Backup written to ${backupPath}`);
+    for (const step of run.steps) {
+      writeLine(context.stdout, `${direction === 'up' ? 'Applied' : 'Reverted'} ${step.store} ${step.version} ${step.name} (${step.durationMs.toFixed(0)} ms)`);
+    }
   }
+  if (failure !== undefined) throw failure;
+  if (run === undefined) writeLine(context.stdout, direction === 'up' ? 'Nothing to apply.' : 'Nothing to revert.');
   return 0;
 }
 
