@@ -122,12 +122,21 @@ describe('SearchPool', () => {
       await index.searchAsync(queries[0]!, { k: 5 });
       const [worker] = pool.workerThreads;
       const running = index.searchBatchAsync(queries, options);
-      setTimeout(() => void worker!.terminate(), 5 + attempt);
+      let terminated: Promise<number> | undefined;
+      const timer = setTimeout(() => { terminated = worker!.terminate(); }, 5 + attempt);
       const outcome = await rejection(running.then((result) => {
         expect(result.hits).toEqual(index.searchBatch(queries, options));
         return result;
       }));
       if (outcome.code !== 'RESOLVED') error = outcome;
+
+      // A crash timed after the search resolved must not land in the next attempt's search, so
+      // wait until that worker is gone and the pool has seen its exit.
+      clearTimeout(timer);
+      if (terminated !== undefined) {
+        await terminated;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     expect(error?.code).toBe(ErrorCodes.SEARCH_WORKER_FAILED);
 
