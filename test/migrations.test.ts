@@ -120,6 +120,23 @@ describe('shipped migrations', () => {
     await storage.close();
   });
 
+  it('to above every store is rejected', async () => {
+    const storage = await openStorage({ dataDirectory: folder.path, migrations: { backup: false } });
+    await storage.migrate.down({ to: 0 });
+    await expect(storage.migrate.up({ to: 99 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    expect(storage.migrate.status().every((entry) => entry.state === 'pending')).toBe(true);
+    await storage.close();
+  });
+
+  it('to caps stores across files', async () => {
+    const storage = await openStorage({ dataDirectory: folder.path, databases: { events: join(folder.path, 'events.db') }, migrations: { backup: false } });
+    await storage.migrate.down({ to: 0 });
+    await storage.migrate.up({ to: 2 });
+    expect(storage.migrate.currentVersion('events')).toBe(2);
+    expect(storage.migrate.currentVersion('faces')).toBe(1);
+    await storage.close();
+  });
+
   it('unknown store is rejected', async () => {
     const storage = await openStorage({ dataDirectory: folder.path });
     await expect(storage.migrate.up({ store: 'photos' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });

@@ -57,6 +57,7 @@ export class MigrationSet {
     if (options === null || typeof options !== 'object') throw invalidArgument('up expects an object such as { store: "events", to: 2 }, or nothing.', {});
     checkKeys(options, ['store', 'to'], 'options');
     const files = options.store === undefined ? this.#files : [this.#fileOf(options.store, 'options.store')];
+    this.#checkTarget(options);
     for (const file of files) file.migrator.checkUp(options);
     return this.#run('up', files, (migrator) => migrator.up(options));
   }
@@ -69,6 +70,7 @@ export class MigrationSet {
     if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
     checkKeys(options, ['store', 'to'], 'options');
     const files = options.store === undefined ? [...this.#files].reverse() : [this.#fileOf(options.store, 'options.store')];
+    this.#checkTarget(options);
     for (const file of files) file.migrator.checkDown(options);
     return this.#run('down', files, (migrator) => migrator.down(options));
   }
@@ -94,6 +96,18 @@ export class MigrationSet {
     const run = combine(direction, runs);
     this.#report(run);
     return run;
+  }
+
+  /**
+   * Rejects a `to` above every store's latest version when no store is named, as each file's runner
+   * does for a named store. It cannot check this itself: its own stores may end below another file's.
+   */
+  #checkTarget(options: MigrateUpOptions): void {
+    if (options.store !== undefined || typeof options.to !== 'number') return;
+    const highest = Math.max(...this.#files.flatMap((file) => file.stores.map((store) => file.migrator.latestVersion(store))));
+    if (options.to > highest) {
+      throw invalidArgument(`options.to is ${options.to}, but no store has a migration above version ${highest}; give a version that exists, or omit to for the latest.`, { to: options.to, highest });
+    }
   }
 
   #report(run: MigrationSetRun): void {

@@ -127,6 +127,12 @@ export class Migrator {
     return statuses;
   }
 
+  /** Returns the highest version that the migration files of `store` define. */
+  latestVersion(store: string): number {
+    this.#checkStore(store, 'store');
+    return this.#migrations.get(store)!.length;
+  }
+
   /** Returns the highest version of `store` recorded in the database, 0 when none. */
   currentVersion(store: string): number {
     this.#checkStore(store, 'store');
