@@ -119,8 +119,8 @@ export function invalidArgument(message: string, details?: Record<string, unknow
 }
 
 /**
- * Formats a rejected value for an error message as JSON. Unlike `JSON.stringify` it never throws
- * (a bigint or a cycle would) and never returns undefined.
+ * Formats a rejected value for an error message as JSON. Unlike `JSON.stringify` it does not throw
+ * for a bigint or a cycle, and it returns a string for undefined, functions and symbols.
  */
 export function showValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;

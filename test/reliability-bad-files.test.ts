@@ -76,7 +76,7 @@ describe('bad database files', () => {
   });
 
   it('short file beside a WAL passes', async () => {
-    // A checkpoint of another connection looks like this while it runs: the WAL still holds the pages.
+    // A checkpoint of another connection looks like this while it runs: the WAL still contains the pages.
     const path = await populatedDatabase(folder.path);
     truncateSync(path, Math.floor(readFileSync(path).length / 2 / 4096) * 4096);
     writeFileSync(`${path}-wal`, Buffer.alloc(32));

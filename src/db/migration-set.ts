@@ -1,6 +1,5 @@
 import { invalidArgument, showValue } from '../errors.js';
-import { checkKeys } from '../faces/face-database.js';
-import { partialRunOf, withPartialRun, type MigrateDownOptions, type MigrateUpOptions, type MigrationRun, type MigrationStatus, type Migrator } from './migrator.js';
+import { checkMigrateOptions, partialRunOf, withPartialRun, type MigrateDownOptions, type MigrateUpOptions, type MigrationRun, type MigrationStatus, type Migrator } from './migrator.js';
 
 /** One database file and the runner of the stores it holds. */
 export interface MigrationFile {
@@ -54,8 +53,7 @@ export class MigrationSet {
    * Every file is checked first, so a refusal in one file changes none of them.
    */
   async up(options: MigrateUpOptions = {}): Promise<MigrationSetRun> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('up expects an object such as { store: "events", to: 2 }, or nothing.', {});
-    checkKeys(options, ['store', 'to'], 'options');
+    checkMigrateOptions(options, 'up');
     const files = options.store === undefined ? this.#files : [this.#fileOf(options.store, 'options.store')];
     this.#checkTarget(options);
     for (const file of files) file.migrator.checkUp(options);
@@ -67,8 +65,7 @@ export class MigrationSet {
    * Every file is checked first, so a refusal in one file changes none of them.
    */
   async down(options: MigrateDownOptions): Promise<MigrationSetRun> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
-    checkKeys(options, ['store', 'to'], 'options');
+    checkMigrateOptions(options, 'down');
     const files = options.store === undefined ? [...this.#files].reverse() : [this.#fileOf(options.store, 'options.store')];
     this.#checkTarget(options);
     for (const file of files) file.migrator.checkDown(options);
@@ -89,7 +86,7 @@ export class MigrationSet {
       try {
         this.#report(done);
       } catch (recordError) {
-        throw new AggregateError([error, recordError], `A migration run failed after ${done.steps.length} step(s), and recording those steps failed too.`);
+        throw new AggregateError([error, recordError], `A migration run failed after ${done.steps.length} committed step(s), and writing their audit records failed too. The steps stay applied; check status() and the second error before running again.`);
       }
       throw withPartialRun(error, done);
     }

@@ -186,16 +186,14 @@ export class Migrator {
   }
 
   #prepareUp(options: MigrateUpOptions): Migration[] {
-    if (options === null || typeof options !== 'object') throw invalidArgument('up expects an object such as { store: "events", to: 2 }, or nothing.', {});
-    checkKeys(options, ['store', 'to'], 'options');
+    checkMigrateOptions(options, 'up');
     if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
     if (options.to !== undefined) this.#checkTarget(options.to, options.store);
     return this.#planUp(options.store, options.to);
   }
 
   #prepareDown(options: MigrateDownOptions): Migration[] {
-    if (options === null || typeof options !== 'object') throw invalidArgument('down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
-    checkKeys(options, ['store', 'to'], 'options');
+    checkMigrateOptions(options, 'down');
     if (options.store !== undefined) this.#checkStore(options.store, 'options.store');
     this.#checkTarget(options.to, options.store);
     return this.#planDown(options.store, options.to);
@@ -392,6 +390,16 @@ function versionOf(applied: Map<string, AppliedRow>, store: string): number {
 
 function concurrentChange(migration: Migration, current: number, direction: 'up' | 'down'): MigrationError {
   return new MigrationError(ErrorCodes.MIGRATION_LOCKED, `Store ${migration.store} moved to version ${current} while this process was about to ${direction === 'up' ? 'apply' : 'revert'} migration ${migration.version}_${migration.name}: another process is migrating the same database. Nothing more was changed; run again when it has finished.`, { details: { store: migration.store, version: migration.version, current } });
+}
+
+/** Checks that the options of `up` or `down` are an object with no keys but store and to. */
+export function checkMigrateOptions(options: unknown, direction: 'up' | 'down'): asserts options is MigrateUpOptions {
+  if (options === null || typeof options !== 'object') {
+    throw invalidArgument(direction === 'up'
+      ? 'up expects an object such as { store: "events", to: 2 }, or nothing.'
+      : 'down expects { to } with the version to revert to, for example { store: "events", to: 0 }.', {});
+  }
+  checkKeys(options, ['store', 'to'], 'options');
 }
 
 const PARTIAL_RUN = Symbol('partialRun');

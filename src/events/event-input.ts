@@ -53,10 +53,9 @@ export interface PreparedPatch {
 }
 
 /**
- * Checks one new event and converts it to its row. `name` prefixes messages, for example `events[3]`,
- * and a function is called only when a message is built. Each field is tested by a predicate that
- * builds no string, so names cost nothing for valid events. A field that fails goes to its checker,
- * which throws the error with the field's name.
+ * Checks one new event and converts it to its row. `name` prefixes messages, for example `events[3]`.
+ * A function is called only when a message is built, so a valid event builds no names. A field that
+ * fails its fast check goes to its checker, which throws the error with the field's name.
  */
 export function prepareEvent(event: NewEvent, name: string | (() => string), now: number): PreparedEvent {
   const nameOf = typeof name === 'string' ? () => name : name;
